@@ -1,0 +1,250 @@
+//! The application's commands. Each one either does what it says or returns
+//! a [`UsageError`] and changes nothing.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::encode::{self, BodyEncoder};
+use crate::timer::Timer;
+use crate::{CloseReason, Event, ResponseHead, UsageError};
+
+use super::{Exchange, Reading, ServerConnection, Writing};
+
+impl ServerConnection {
+    /// Sends the final response head (status 200 or more). The core adds
+    /// `Date`, framing (`Content-Length` when declared, else chunked for
+    /// HTTP/1.1 and close-delimited for HTTP/1.0) and `Connection`.
+    pub fn send_response(&mut self, head: ResponseHead) -> Result<(), UsageError> {
+        let exchange = self.waiting_exchange()?;
+        let max_reached =
+            self.config.max_requests_per_connection.is_some_and(|max| self.requests >= max);
+        // A client waiting for 100 that got a final answer may or may not
+        // send its body: only closing keeps the framing unambiguous.
+        let body_unread = matches!(self.reading, Reading::Body { .. });
+        let unasked_body = exchange.expects_continue && !exchange.continue_sent && body_unread;
+        let context = encode::Exchange {
+            peer_version: exchange.version,
+            head_request: exchange.head_request,
+            keep_alive: exchange.keep_alive && self.closing.is_none() && !max_reached && !unasked_body,
+            date: self.clock.date(self.last_now),
+            server: self.config.server_header.as_ref(),
+        };
+        let framed = encode::final_head(&mut self.scratch, &head, &context)?;
+        self.queue_scratch();
+        self.writing = Writing::Body { encoder: framed.body, keep_alive: framed.keep_alive };
+        Ok(())
+    }
+
+    /// Sends an informational response: 100 Continue, 103 Early Hints, ...
+    /// (not 101: see [`accept_upgrade`](Self::accept_upgrade)). HTTP/1.0
+    /// peers get none (RFC 9110 §15.2), and 100 is sent at most once.
+    pub fn send_informational(&mut self, head: ResponseHead) -> Result<(), UsageError> {
+        if !head.status.is_informational() || head.status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(UsageError::WrongStatusClass);
+        }
+        let exchange = self.waiting_exchange()?;
+        if exchange.version == http::Version::HTTP_10 {
+            return Ok(());
+        }
+        if head.status == StatusCode::CONTINUE {
+            if exchange.continue_sent {
+                return Ok(());
+            }
+            if let Some(exchange) = &mut self.exchange {
+                exchange.continue_sent = true;
+            }
+        }
+        encode::bare_head(&mut self.scratch, &head, None);
+        self.queue_scratch();
+        Ok(())
+    }
+
+    /// Sends a piece of the response body. Empty pieces are ignored. Fails
+    /// with `TransmitFull` while [`send_capacity`](Self::send_capacity) is 0.
+    pub fn send_body(&mut self, data: Bytes) -> Result<(), UsageError> {
+        let Writing::Body { encoder, keep_alive } = self.sending()? else {
+            return Err(UsageError::ResponseNotStarted);
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.transmit.len() >= self.config.limits.max_transmit {
+            return Err(UsageError::TransmitFull);
+        }
+        match encoder {
+            BodyEncoder::Empty => return Err(UsageError::BodyNotAllowed),
+            BodyEncoder::Length { remaining } => {
+                let remaining = remaining
+                    .checked_sub(data.len() as u64)
+                    .ok_or(UsageError::BodyTooLong)?;
+                self.writing = Writing::Body { encoder: BodyEncoder::Length { remaining }, keep_alive };
+                self.queue(data);
+            }
+            BodyEncoder::Chunked => {
+                encode::chunk_line(&mut self.scratch, data.len());
+                self.queue_scratch();
+                self.queue(data);
+                self.queue(encode::CRLF);
+            }
+            BodyEncoder::UntilClose => self.queue(data),
+        }
+        Ok(())
+    }
+
+    /// Ends the response. Fails with `BodyTooShort` if a declared
+    /// `Content-Length` was not sent in full.
+    pub fn finish(&mut self) -> Result<(), UsageError> {
+        self.finish_with(None)
+    }
+
+    /// Ends a chunked response with a trailer section. For an HTTP/1.0 peer
+    /// (close-delimited body) the trailers are dropped, since that framing
+    /// cannot carry them; with a `Content-Length` this is a usage error.
+    pub fn send_trailers(&mut self, trailers: &HeaderMap) -> Result<(), UsageError> {
+        self.finish_with(Some(trailers))
+    }
+
+    fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
+        let Writing::Body { encoder, keep_alive } = self.sending()? else {
+            return Err(UsageError::ResponseNotStarted);
+        };
+        match encoder {
+            BodyEncoder::Length { remaining } if remaining > 0 => {
+                return Err(UsageError::BodyTooShort)
+            }
+            BodyEncoder::Length { .. } | BodyEncoder::Empty if trailers.is_some_and(|t| !t.is_empty()) => {
+                return Err(UsageError::TrailersNeedChunked)
+            }
+            BodyEncoder::Chunked => match trailers {
+                Some(trailers) if !trailers.is_empty() => {
+                    encode::last_chunk(&mut self.scratch, trailers);
+                    self.queue_scratch();
+                }
+                _ => self.queue(encode::LAST_CHUNK),
+            },
+            BodyEncoder::Length { .. } | BodyEncoder::Empty | BodyEncoder::UntilClose => {}
+        }
+        self.writing = Writing::Done { keep_alive };
+        self.response_finished(keep_alive);
+        Ok(())
+    }
+
+    /// Sends a whole response: the head with `Content-Length` set to
+    /// `body.len()` (unless the head declares it), the body, and the end.
+    pub fn respond(&mut self, head: ResponseHead, body: Bytes) -> Result<(), UsageError> {
+        let head = if head.content_length.is_none()
+            && !head.headers.iter().any(|(name, _)| name == http::header::CONTENT_LENGTH)
+            && head.status != StatusCode::NO_CONTENT
+            && head.status != StatusCode::NOT_MODIFIED
+        {
+            head.content_length(body.len() as u64)
+        } else {
+            head
+        };
+        self.send_response(head)?;
+        self.send_body(body)?;
+        self.finish()
+    }
+
+    /// Switches protocols: 101 for a request that asked to upgrade, or a
+    /// 2xx for CONNECT. The request must have been read to its end. The
+    /// connection then emits [`Event::Upgrade`] with the bytes the peer sent
+    /// after the request; once the transmit queue is flushed, the socket is
+    /// the application's.
+    pub fn accept_upgrade(&mut self, head: ResponseHead) -> Result<(), UsageError> {
+        let exchange = self.waiting_exchange()?;
+        let fits = if exchange.connect {
+            head.status.is_success()
+        } else {
+            exchange.upgrade && head.status == StatusCode::SWITCHING_PROTOCOLS
+        };
+        if !fits {
+            return Err(UsageError::NotAnUpgrade);
+        }
+        if !matches!(self.reading, Reading::Done) {
+            return Err(UsageError::RequestBodyUnread);
+        }
+        let date = *self.clock.date(self.last_now);
+        encode::bare_head(&mut self.scratch, &head, Some(&date));
+        self.queue_scratch();
+        let leftover = self.recv.take_all();
+        self.events.push_back(Event::Upgrade { leftover });
+        self.reading = Reading::Upgraded;
+        self.writing = Writing::Done { keep_alive: false };
+        self.timers.stop_all();
+        if !self.transmit.is_empty() {
+            self.timers.set_pending(Timer::Write, self.config.timeouts.write);
+        }
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown at `now`: a request in flight is answered
+    /// (its response says `Connection: close` if not yet sent), no new
+    /// request starts, an idle connection closes at once, and everything
+    /// closes by `now + Timeouts::shutdown`.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.on_input(now);
+        if self.closed || matches!(self.reading, Reading::Upgraded) {
+            return;
+        }
+        let in_flight = self.exchange.is_some() || !self.transmit.is_empty();
+        if !in_flight {
+            self.close_now(CloseReason::Shutdown);
+            return;
+        }
+        if self.closing.is_none() {
+            self.closing = Some(CloseReason::Shutdown);
+            self.timers.set(Timer::Shutdown, now + self.config.timeouts.shutdown);
+        }
+        self.progress_close();
+    }
+
+    /// The request waiting for a final response, or why there is none.
+    fn waiting_exchange(&self) -> Result<Exchange, UsageError> {
+        if self.closed || matches!(self.reading, Reading::Upgraded) {
+            return Err(UsageError::Closed);
+        }
+        match (self.writing, self.exchange) {
+            (Writing::Head, Some(exchange)) => Ok(exchange),
+            (Writing::Idle, _) => Err(UsageError::NoRequest),
+            (_, None) => Err(UsageError::Closed),
+            _ => Err(UsageError::ResponseAlreadyStarted),
+        }
+    }
+
+    /// The writing state, if a response can be sent on.
+    fn sending(&self) -> Result<Writing, UsageError> {
+        if self.closed {
+            return Err(UsageError::Closed);
+        }
+        match self.writing {
+            Writing::Done { .. } if self.exchange.is_none() => Err(UsageError::Closed),
+            Writing::Idle => Err(UsageError::NoRequest),
+            Writing::Head => Err(UsageError::ResponseNotStarted),
+            Writing::Done { .. } => Err(UsageError::ResponseAlreadyStarted),
+            body @ Writing::Body { .. } => Ok(body),
+        }
+    }
+
+    /// The response is complete: drain or refuse an unread request body,
+    /// then move on to the next request or the close.
+    fn response_finished(&mut self, keep_alive: bool) {
+        if !keep_alive {
+            self.closing.get_or_insert(CloseReason::Done);
+        }
+        if let Reading::Body { decoder, discard } = &mut self.reading {
+            let drainable = decoder.remaining().is_none_or(|left| left <= self.config.limits.discard_body);
+            if self.closing.is_some() || !drainable {
+                self.reading = Reading::Stopped;
+                self.closing.get_or_insert(CloseReason::Done);
+            } else if !*discard {
+                *discard = true;
+                self.discard_left = self.config.limits.discard_body + 1;
+            }
+        }
+        self.complete_exchange();
+        self.progress_close();
+    }
+}

@@ -1,0 +1,73 @@
+//! Output: events, bytes to send and the next deadline.
+
+use std::io::IoSlice;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::timer::Timer;
+use crate::Event;
+
+use super::ServerConnection;
+
+impl ServerConnection {
+    /// The next event, or `None` when there is nothing until the next input
+    /// or command. Call it until `None` after every input and command.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if !self.step() {
+                return None;
+            }
+        }
+    }
+
+    /// Fills `slices` with the bytes to send, in order, and returns how many
+    /// slices it filled; write them (vectored) and report with
+    /// [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.transmit.slices(slices)
+    }
+
+    /// Records that the first `written` bytes of the output were sent at `now`.
+    pub fn advance_transmit(&mut self, written: usize, now: Instant) {
+        self.on_input(now);
+        if self.transmit.advance(written) > 0 {
+            self.on_write_progress(now);
+        }
+    }
+
+    /// Takes the next piece of output to send: the alternative to
+    /// `transmit_slices` for shells that want owned buffers. Taking counts as
+    /// writing, so take the next piece only when the last one is written.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        self.on_input(now);
+        let bytes = self.transmit.pop()?;
+        self.on_write_progress(now);
+        Some(bytes)
+    }
+
+    fn on_write_progress(&mut self, now: Instant) {
+        if self.transmit.is_empty() {
+            self.timers.stop(Timer::Write);
+            self.progress_close();
+        } else {
+            self.timers.set(Timer::Write, now + self.config.timeouts.write);
+        }
+    }
+
+    /// The earliest deadline; call [`handle_timeout`](Self::handle_timeout)
+    /// then. `None` when closed. A deadline at or before the last `now`
+    /// means "call it at once".
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        self.timers.next(self.last_now)
+    }
+}

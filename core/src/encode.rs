@@ -1,0 +1,284 @@
+//! Response encoding: heads, body framing and chunk lines.
+//!
+//! Heads are written into one reusable `BytesMut` and split off as `Bytes`;
+//! body chunks are queued as the application's own `Bytes`, never copied.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderName, HeaderValue, StatusCode, Version};
+
+use crate::date::DATE_LEN;
+use crate::fields;
+use crate::{ResponseHead, UsageError};
+
+/// How the response body is framed, and what is left of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyEncoder {
+    /// No body may follow (HEAD, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length`: this many bytes still to send.
+    Length { remaining: u64 },
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// HTTP/1.0 peer and no length: the body ends when the connection closes.
+    UntilClose,
+}
+
+/// What the request and the connection contribute to a response head.
+#[derive(Debug)]
+pub(crate) struct Exchange<'a> {
+    pub(crate) peer_version: Version,
+    pub(crate) head_request: bool,
+    /// Whether the connection can stay open, before the response has a say.
+    pub(crate) keep_alive: bool,
+    pub(crate) date: &'a [u8; DATE_LEN],
+    pub(crate) server: Option<&'a HeaderValue>,
+}
+
+/// The framing the core chose for a final response.
+#[derive(Debug)]
+pub(crate) struct Framed {
+    pub(crate) body: BodyEncoder,
+    pub(crate) keep_alive: bool,
+}
+
+/// What the application's own fields say about framing.
+struct AppFields {
+    length: Option<u64>,
+    close: bool,
+    has_date: bool,
+    has_server: bool,
+}
+
+fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
+    let mut app = AppFields { length: head.content_length, close: false, has_date: false, has_server: false };
+    for (name, value) in &head.headers {
+        match *name {
+            http::header::CONTENT_LENGTH => {
+                let length = fields::parse_content_length(value.as_bytes())
+                    .map_err(|_| UsageError::InvalidContentLength)?;
+                if app.length.is_some_and(|declared| declared != length) {
+                    return Err(UsageError::InvalidContentLength);
+                }
+                app.length = Some(length);
+            }
+            http::header::TRANSFER_ENCODING if !value.as_bytes().eq_ignore_ascii_case(b"chunked") => {
+                return Err(UsageError::TransferEncodingNotAllowed);
+            }
+            http::header::CONNECTION => app.close |= fields::list_contains(value.as_bytes(), "close"),
+            http::header::DATE => app.has_date = true,
+            http::header::SERVER => app.has_server = true,
+            _ => {}
+        }
+    }
+    Ok(app)
+}
+
+/// Whether a field is the core's to write on a final response.
+fn is_core_field(name: &HeaderName) -> bool {
+    matches!(
+        *name,
+        http::header::CONTENT_LENGTH | http::header::TRANSFER_ENCODING | http::header::CONNECTION
+    )
+}
+
+/// Encodes a final (status >= 200) response head, choosing its framing.
+pub(crate) fn final_head(
+    out: &mut BytesMut,
+    head: &ResponseHead,
+    exchange: &Exchange<'_>,
+) -> Result<Framed, UsageError> {
+    let status = head.status;
+    if status.is_informational() {
+        return Err(UsageError::WrongStatusClass);
+    }
+    let app = inspect(head)?;
+    let no_content = status == StatusCode::NO_CONTENT;
+    if no_content && app.length.is_some_and(|n| n != 0) {
+        return Err(UsageError::InvalidContentLength);
+    }
+    let http10 = exchange.peer_version == Version::HTTP_10;
+    // The framing a GET would get; HEAD announces it and sends nothing.
+    let announced = match app.length {
+        _ if no_content => BodyEncoder::Empty,
+        Some(length) => BodyEncoder::Length { remaining: length },
+        None if status == StatusCode::NOT_MODIFIED => BodyEncoder::Empty,
+        None if http10 => BodyEncoder::UntilClose,
+        None => BodyEncoder::Chunked,
+    };
+    let keep_alive = exchange.keep_alive && !app.close && announced != BodyEncoder::UntilClose;
+    let body = if exchange.head_request || status == StatusCode::NOT_MODIFIED {
+        BodyEncoder::Empty
+    } else {
+        announced
+    };
+
+    status_line(out, status);
+    for (name, value) in head.headers.iter().filter(|(name, _)| !is_core_field(name)) {
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if !app.has_date {
+        field(out, b"Date", exchange.date);
+    }
+    if let (Some(server), false) = (exchange.server, app.has_server) {
+        field(out, b"Server", server.as_bytes());
+    }
+    match announced {
+        BodyEncoder::Length { remaining } if !no_content => {
+            out.put_slice(b"Content-Length: ");
+            decimal(out, remaining);
+            out.put_slice(b"\r\n");
+        }
+        BodyEncoder::Chunked => out.put_slice(b"Transfer-Encoding: chunked\r\n"),
+        _ => {}
+    }
+    if !keep_alive {
+        out.put_slice(b"Connection: close\r\n");
+    } else if http10 {
+        out.put_slice(b"Connection: keep-alive\r\n");
+    }
+    out.put_slice(b"\r\n");
+    Ok(Framed { body, keep_alive })
+}
+
+/// Encodes an informational head (100, 103, ...) or a protocol switch (101,
+/// CONNECT 2xx): the application's fields as given, no framing.
+pub(crate) fn bare_head(out: &mut BytesMut, head: &ResponseHead, date: Option<&[u8; DATE_LEN]>) {
+    status_line(out, head.status);
+    for (name, value) in &head.headers {
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some(date) = date {
+        field(out, b"Date", date);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// The response the core sends for a protocol error: the status, a short
+/// text body, and `Connection: close`.
+pub(crate) fn error_response(out: &mut BytesMut, status: StatusCode, message: &str, date: &[u8; DATE_LEN]) {
+    status_line(out, status);
+    field(out, b"Date", date);
+    out.put_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+    decimal(out, message.len() as u64 + 1);
+    out.put_slice(b"\r\nConnection: close\r\n\r\n");
+    out.put_slice(message.as_bytes());
+    out.put_slice(b"\n");
+}
+
+/// The chunk-size line before `len` bytes of chunk data.
+pub(crate) fn chunk_line(out: &mut BytesMut, len: usize) {
+    let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1);
+    for shift in (0..digits).rev() {
+        out.put_u8(b"0123456789abcdef"[(len >> (shift * 4)) & 0xf]);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// The last chunk and the trailer section.
+pub(crate) fn last_chunk(out: &mut BytesMut, trailers: &http::HeaderMap) {
+    out.put_slice(b"0\r\n");
+    for (name, value) in trailers {
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    out.put_slice(b"\r\n");
+}
+
+pub(crate) const CRLF: Bytes = Bytes::from_static(b"\r\n");
+pub(crate) const LAST_CHUNK: Bytes = Bytes::from_static(b"0\r\n\r\n");
+pub(crate) const CONTINUE: Bytes = Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n");
+
+fn status_line(out: &mut BytesMut, status: StatusCode) {
+    out.put_slice(b"HTTP/1.1 ");
+    out.put_slice(status.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.put_slice(b"\r\n");
+}
+
+fn field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+    out.put_slice(name);
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
+}
+
+fn decimal(out: &mut BytesMut, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn exchange(version: Version, head_request: bool) -> Exchange<'static> {
+        Exchange { peer_version: version, head_request, keep_alive: true, date: DATE, server: None }
+    }
+
+    fn encode(head: ResponseHead, exchange: &Exchange<'_>) -> (String, Framed) {
+        let mut out = BytesMut::new();
+        let framed = final_head(&mut out, &head, exchange).unwrap();
+        (String::from_utf8(out.to_vec()).unwrap(), framed)
+    }
+
+    #[test]
+    fn chooses_framing() {
+        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(5), &exchange(Version::HTTP_11, false));
+        assert_eq!(text, "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(framed.body, BodyEncoder::Length { remaining: 5 });
+
+        let (text, framed) = encode(ResponseHead::new(StatusCode::OK), &exchange(Version::HTTP_11, false));
+        assert!(text.contains("Transfer-Encoding: chunked\r\n"));
+        assert_eq!(framed.body, BodyEncoder::Chunked);
+
+        let (text, framed) = encode(ResponseHead::new(StatusCode::OK), &exchange(Version::HTTP_10, false));
+        assert!(text.contains("Connection: close\r\n") && !text.contains("chunked"));
+        assert_eq!(framed.body, BodyEncoder::UntilClose);
+        assert!(!framed.keep_alive);
+
+        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(3), &exchange(Version::HTTP_10, false));
+        assert!(text.contains("Connection: keep-alive\r\n"));
+        assert!(framed.keep_alive);
+
+        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(9), &exchange(Version::HTTP_11, true));
+        assert!(text.contains("Content-Length: 9\r\n"));
+        assert_eq!(framed.body, BodyEncoder::Empty);
+
+        let (text, framed) = encode(ResponseHead::new(StatusCode::NO_CONTENT), &exchange(Version::HTTP_11, false));
+        assert!(!text.contains("Content-Length") && !text.contains("chunked"));
+        assert_eq!(framed.body, BodyEncoder::Empty);
+    }
+
+    #[test]
+    fn refuses_framing_from_the_application() {
+        let mut out = BytesMut::new();
+        let ex = exchange(Version::HTTP_11, false);
+        let te = ResponseHead::new(StatusCode::OK).header(http::header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(final_head(&mut out, &te, &ex).err(), Some(UsageError::TransferEncodingNotAllowed));
+        let cl = ResponseHead::new(StatusCode::OK).header(http::header::CONTENT_LENGTH, HeaderValue::from_static("x"));
+        assert_eq!(final_head(&mut out, &cl, &ex).err(), Some(UsageError::InvalidContentLength));
+        let info = ResponseHead::new(StatusCode::CONTINUE);
+        assert_eq!(final_head(&mut out, &info, &ex).err(), Some(UsageError::WrongStatusClass));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn writes_chunk_lines_in_hex() {
+        let mut out = BytesMut::new();
+        for len in [1usize, 15, 16, 255, 4096, 16 * 1024] {
+            chunk_line(&mut out, len);
+        }
+        assert_eq!(&out[..], b"1\r\nf\r\n10\r\nff\r\n1000\r\n4000\r\n");
+    }
+}

@@ -1,0 +1,157 @@
+//! Reading the few header fields that decide framing and connection
+//! management (RFC 9110 §5, RFC 9112 §6), strictly.
+
+use crate::ProtocolError;
+
+/// Removes optional whitespace (SP / HTAB) at both ends.
+pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
+    let start = value.iter().position(|b| !is_ows(*b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !is_ows(*b)).map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// The elements of a comma-separated list, trimmed. Empty elements are kept,
+/// so a caller can refuse them.
+pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|b| *b == b',').map(trim_ows)
+}
+
+/// Whether a comma-separated list holds `token`, ignoring case.
+pub(crate) fn list_contains(value: &[u8], token: &str) -> bool {
+    list_elements(value).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// `Content-Length = 1*DIGIT` (RFC 9110 §8.6). A list, even of equal values,
+/// is refused: two readings of one message are how smuggling starts.
+pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, ProtocolError> {
+    let digits = trim_ows(value);
+    if digits.contains(&b',') {
+        return Err(ProtocolError::DuplicateContentLength);
+    }
+    parse_decimal(digits).ok_or(ProtocolError::InvalidContentLength)
+}
+
+/// Plain decimal digits that fit in u64; nothing else (no sign, no space).
+pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, b| {
+        let digit = (*b as char).to_digit(10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// What a request's `Transfer-Encoding` fields say, across all of them.
+#[derive(Debug, Default)]
+pub(crate) struct TransferCodings {
+    pub(crate) present: bool,
+    chunked_last: bool,
+    error: Option<ProtocolError>,
+    other_coding: bool,
+}
+
+impl TransferCodings {
+    /// Adds one `Transfer-Encoding` field value.
+    pub(crate) fn add(&mut self, value: &[u8]) {
+        self.present = true;
+        for coding in list_elements(value) {
+            if coding.is_empty() || self.chunked_last {
+                // An empty element, or any coding after `chunked`: the final
+                // coding is not chunked (or chunked was applied twice).
+                self.error.get_or_insert(ProtocolError::TransferEncodingNotChunked);
+            }
+            if coding.eq_ignore_ascii_case(b"chunked") {
+                self.chunked_last = true;
+            } else {
+                self.chunked_last = false;
+                self.other_coding = true;
+            }
+        }
+    }
+
+    /// `Ok(true)` for a chunked body, `Ok(false)` when no field was present.
+    pub(crate) fn finish(&self) -> Result<bool, ProtocolError> {
+        if !self.present {
+            return Ok(false);
+        }
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if !self.chunked_last {
+            return Err(ProtocolError::TransferEncodingNotChunked);
+        }
+        if self.other_coding {
+            // gzip, deflate, or unknown codings under chunked: we decode none.
+            return Err(ProtocolError::UnsupportedTransferCoding);
+        }
+        Ok(true)
+    }
+}
+
+/// `Host = uri-host [ ":" port ]`: reg-name, IPv4 or IP-literal characters.
+pub(crate) fn is_valid_host(value: &[u8]) -> bool {
+    value.iter().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
+                    | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']' | b'%'
+            )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_is_plain_digits() {
+        assert_eq!(parse_content_length(b"0"), Ok(0));
+        assert_eq!(parse_content_length(b" 42 "), Ok(42));
+        assert_eq!(parse_content_length(b"007"), Ok(7));
+        assert_eq!(parse_content_length(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [&b""[..], b"+1", b"-1", b"1 2", b"0x10", b"1e3", b"18446744073709551616"] {
+            assert_eq!(parse_content_length(bad), Err(ProtocolError::InvalidContentLength));
+        }
+        assert_eq!(parse_content_length(b"5, 5"), Err(ProtocolError::DuplicateContentLength));
+    }
+
+    fn codings(values: &[&[u8]]) -> Result<bool, ProtocolError> {
+        let mut te = TransferCodings::default();
+        values.iter().for_each(|v| te.add(v));
+        te.finish()
+    }
+
+    #[test]
+    fn transfer_codings_must_end_in_a_single_chunked() {
+        assert_eq!(codings(&[]), Ok(false));
+        assert_eq!(codings(&[b"chunked"]), Ok(true));
+        assert_eq!(codings(&[b"CHUNKED"]), Ok(true));
+        let not_chunked = Err(ProtocolError::TransferEncodingNotChunked);
+        assert_eq!(codings(&[b"gzip"]), not_chunked);
+        assert_eq!(codings(&[b"chunked, gzip"]), not_chunked);
+        assert_eq!(codings(&[b"chunked", b"gzip"]), not_chunked);
+        assert_eq!(codings(&[b"chunked, chunked"]), not_chunked);
+        assert_eq!(codings(&[b"chunked,"]), not_chunked);
+        assert_eq!(codings(&[b""]), not_chunked);
+        assert_eq!(codings(&[b"chunked;q=1"]), not_chunked);
+        let unsupported = Err(ProtocolError::UnsupportedTransferCoding);
+        assert_eq!(codings(&[b"gzip, chunked"]), unsupported);
+        assert_eq!(codings(&[b"foo", b"chunked"]), unsupported);
+    }
+
+    #[test]
+    fn lists_and_hosts() {
+        assert!(list_contains(b"keep-alive, Upgrade", "upgrade"));
+        assert!(!list_contains(b"keep-alive-ish", "keep-alive"));
+        assert!(is_valid_host(b"example.com:8080"));
+        assert!(is_valid_host(b"[::1]:80"));
+        assert!(!is_valid_host(b"exa mple.com"));
+        assert!(!is_valid_host(b"a/b"));
+    }
+}

@@ -1,0 +1,164 @@
+//! # nutshell-core: a Sans-IO HTTP/1.1 server core
+//!
+//! A [`ServerConnection`] is a state machine for one HTTP/1.1 connection. It
+//! does no I/O, reads no clock and spawns nothing: bytes and time go in,
+//! events, bytes to send and deadlines come out. Whatever drives it (tokio,
+//! smol, a blocking thread, a mio loop, a test with a virtual clock) only
+//! moves bytes; every protocol decision is made here, and tested here once.
+//!
+//! ## The contract
+//!
+//! - **Input, always with `now: Instant`.** Read into [`recv_buf`] and
+//!   [`commit_recv`] (or copy with [`handle_read`]); [`handle_eof`] when the
+//!   peer closes its side; [`handle_timeout`] when the deadline from
+//!   [`poll_timeout`] passes (calls before it are harmless no-ops);
+//!   [`handle_write_error`] when a write fails.
+//! - **Commands from the application.** [`send_response`],
+//!   [`send_informational`], [`send_body`], [`send_trailers`], [`finish`],
+//!   [`respond`], [`accept_upgrade`], [`shutdown`]. Misuse returns a
+//!   [`UsageError`] and changes nothing.
+//! - **Output, drained completely after every input and command:**
+//!   [`poll_event`] until `None`; the bytes from [`transmit_slices`] (report
+//!   what was written with [`advance_transmit`]) or [`poll_transmit`]; one
+//!   timer armed at [`poll_timeout`].
+//! - **Getters:** [`wants_read`] (false under backpressure),
+//!   [`wants_write`], [`wants_write_shutdown`], [`is_closed`], [`state`].
+//!
+//! The peer's faults arrive as [`Event::Error`] with the error response
+//! already queued (400, 408, 413, 414, 431, 501, 505) and are sticky: nothing
+//! is parsed after one, and the connection closes after a bounded lingering
+//! read. Every limit and timeout lives in [`Config`], with its default named
+//! on its field. The wall-clock time for `Date` is an input too: a
+//! connection gets one reading when it is created.
+//!
+//! ## The drive loop
+//!
+//! A complete blocking server loop for one connection. Real shells do the
+//! same with their own way of waiting.
+//!
+//! ```no_run
+//! use std::io::{IoSlice, Read, Write};
+//! use std::net::{Shutdown, TcpListener};
+//! use std::sync::Arc;
+//! use std::time::{Instant, SystemTime};
+//!
+//! use bytes::Bytes;
+//! use http::StatusCode;
+//! use nutshell_core::{Config, Event, ResponseHead, ServerConnection};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:8080")?;
+//! let (mut socket, _) = listener.accept()?;
+//! let mut conn = ServerConnection::new(Arc::new(Config::default()), Instant::now(), SystemTime::now());
+//! loop {
+//!     // 1. Drain events; answer requests.
+//!     while let Some(event) = conn.poll_event() {
+//!         if let Event::Request(_head) = event {
+//!             conn.respond(ResponseHead::new(StatusCode::OK), Bytes::from_static(b"hi\n"))?;
+//!         }
+//!     }
+//!     // 2. Write what the core says.
+//!     while conn.wants_write() {
+//!         let mut slices = [IoSlice::new(&[]); 16];
+//!         let n = conn.transmit_slices(&mut slices);
+//!         let written = socket.write_vectored(&slices[..n]);
+//!         match written {
+//!             Ok(written) => conn.advance_transmit(written, Instant::now()),
+//!             Err(_) => conn.handle_write_error(),
+//!         }
+//!     }
+//!     if conn.wants_write_shutdown() {
+//!         let _ = socket.shutdown(Shutdown::Write);
+//!     }
+//!     if conn.is_closed() {
+//!         break;
+//!     }
+//!     // 3. Wait for input or the next deadline, whichever comes first.
+//!     let now = Instant::now();
+//!     match conn.poll_timeout() {
+//!         Some(deadline) if deadline <= now => {
+//!             conn.handle_timeout(now);
+//!             continue;
+//!         }
+//!         Some(deadline) => socket.set_read_timeout(Some(deadline - now))?,
+//!         None => socket.set_read_timeout(None)?,
+//!     }
+//!     if !conn.wants_read() {
+//!         // Backpressure: nothing to read until output drains; a real shell
+//!         // waits for writability here.
+//!         conn.handle_timeout(now);
+//!         continue;
+//!     }
+//!     match socket.read(conn.recv_buf()) {
+//!         Ok(0) => conn.handle_eof(Instant::now()),
+//!         Ok(n) => conn.commit_recv(n, Instant::now()),
+//!         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+//!             || e.kind() == std::io::ErrorKind::TimedOut => conn.handle_timeout(Instant::now()),
+//!         Err(_) => conn.handle_eof(Instant::now()),
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`recv_buf`]: ServerConnection::recv_buf
+//! [`commit_recv`]: ServerConnection::commit_recv
+//! [`handle_read`]: ServerConnection::handle_read
+//! [`handle_eof`]: ServerConnection::handle_eof
+//! [`handle_timeout`]: ServerConnection::handle_timeout
+//! [`handle_write_error`]: ServerConnection::handle_write_error
+//! [`poll_timeout`]: ServerConnection::poll_timeout
+//! [`send_response`]: ServerConnection::send_response
+//! [`send_informational`]: ServerConnection::send_informational
+//! [`send_body`]: ServerConnection::send_body
+//! [`send_trailers`]: ServerConnection::send_trailers
+//! [`finish`]: ServerConnection::finish
+//! [`respond`]: ServerConnection::respond
+//! [`accept_upgrade`]: ServerConnection::accept_upgrade
+//! [`shutdown`]: ServerConnection::shutdown
+//! [`poll_event`]: ServerConnection::poll_event
+//! [`transmit_slices`]: ServerConnection::transmit_slices
+//! [`advance_transmit`]: ServerConnection::advance_transmit
+//! [`poll_transmit`]: ServerConnection::poll_transmit
+//! [`wants_read`]: ServerConnection::wants_read
+//! [`wants_write`]: ServerConnection::wants_write
+//! [`wants_write_shutdown`]: ServerConnection::wants_write_shutdown
+//! [`is_closed`]: ServerConnection::is_closed
+//! [`state`]: ServerConnection::state
+
+#![deny(missing_docs)]
+
+mod config;
+mod connection;
+mod date;
+mod decode;
+mod encode;
+mod error;
+mod event;
+mod fields;
+mod parse;
+mod recv;
+mod request;
+mod response;
+mod timer;
+mod transmit;
+
+pub use config::{Config, ContinueMode, Limits, Timeouts};
+pub use connection::{ConnectionState, ServerConnection};
+pub use error::{ProtocolError, UsageError};
+pub use event::{CloseReason, Event};
+pub use request::{RequestBody, RequestHead};
+pub use response::ResponseHead;
+
+// The standard types the API speaks in.
+pub use bytes::Bytes;
+pub use http;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    /// The one real instant unit tests start their virtual clocks from.
+    #[allow(clippy::disallowed_methods, reason = "tests need one origin for virtual time")]
+    pub(crate) fn origin() -> Instant {
+        Instant::now()
+    }
+}

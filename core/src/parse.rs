@@ -1,0 +1,395 @@
+//! Request heads: finding their end, parsing them with `httparse`, and the
+//! checks `httparse` leaves to us (line endings, versions, target forms,
+//! framing fields, `Host`).
+//!
+//! Parsing happens only once the whole head is buffered (its end is searched
+//! for incrementally), so a peer that sends one byte at a time costs linear,
+//! not quadratic, work.
+
+use std::mem::MaybeUninit;
+
+use http::{Method, Version};
+
+use crate::fields::{self, TransferCodings};
+use crate::request::{FieldSpan, RequestBody, RequestHead};
+use crate::{Config, ProtocolError};
+
+/// Field slots on the stack; `max_headers` above this is capped to it.
+pub(crate) const MAX_HEADER_SLOTS: usize = 256;
+
+/// Where the head ends (one past its empty line), or where to resume the
+/// search once more bytes arrive.
+pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
+    let mut at = from;
+    while let Some(offset) = buf[at..].iter().position(|b| *b == b'\n') {
+        let lf = at + offset;
+        match &buf[lf + 1..] {
+            [b'\n', ..] => return Ok(lf + 2),
+            [b'\r', b'\n', ..] => return Ok(lf + 3),
+            [] | [b'\r'] => return Err(lf),
+            _ => at = lf + 1,
+        }
+    }
+    Err(buf.len())
+}
+
+/// Checks the request line's length while the head is still incomplete.
+pub(crate) fn check_request_line(buf: &[u8], config: &Config) -> Result<(), ProtocolError> {
+    let limit = config.limits.max_request_line;
+    let line_len = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
+    if line_len > limit + 1 {
+        return Err(ProtocolError::RequestLineTooLong);
+    }
+    Ok(())
+}
+
+/// Parses and validates a complete head (`head` ends with its empty line).
+/// The returned head's `bytes` are empty; the caller attaches them.
+pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, ProtocolError> {
+    check_request_line(head, config)?;
+    if head.len() > config.limits.max_head_bytes {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    if !config.lenient_bare_lf && has_bare_lf(head) {
+        return Err(ProtocolError::BareLineFeed);
+    }
+
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
+    let slots = &mut slots[..config.limits.max_headers.min(MAX_HEADER_SLOTS)];
+    let mut request = httparse::Request::new(&mut []);
+    let parser = httparse::ParserConfig::default();
+    match parser.parse_request_with_uninit_headers(&mut request, head, slots) {
+        Ok(httparse::Status::Complete(len)) if len == head.len() => {}
+        Ok(_) => return Err(ProtocolError::InvalidLineEnding),
+        Err(error) => return Err(classify(error, head)),
+    }
+
+    let method = request.method.unwrap_or_default();
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ProtocolError::InvalidMethod)?;
+    let target = request.path.unwrap_or_default();
+    if !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ProtocolError::InvalidTarget);
+    }
+    check_target_form(&method, target.as_bytes())?;
+    let version = match request.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+
+    let base = head.as_ptr() as usize;
+    let offset = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
+    let span = |part: &[u8]| offset(part)..offset(part) + part.len() as u32;
+
+    let mut framing = Framing::default();
+    let mut spans = Vec::with_capacity(request.headers.len());
+    for field in request.headers.iter() {
+        framing.add(field.name.as_bytes(), field.value)?;
+        spans.push(FieldSpan { name: span(field.name.as_bytes()), value: span(field.value) });
+    }
+    let fields = framing.finish(version, config)?;
+
+    Ok(RequestHead {
+        bytes: bytes::Bytes::new(),
+        method,
+        version,
+        target: span(target.as_bytes()),
+        fields: spans,
+        body: fields.body,
+        keep_alive: fields.keep_alive,
+        expects_continue: fields.expects_continue,
+        wants_upgrade: fields.wants_upgrade,
+    })
+}
+
+fn has_bare_lf(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+}
+
+/// Names what `httparse` refused, from the bytes themselves.
+fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
+    let first_line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    let request_line = head[..first_line_end].strip_suffix(b"\r").unwrap_or(&head[..first_line_end]);
+    match error {
+        httparse::Error::TooManyHeaders => ProtocolError::TooManyHeaders,
+        httparse::Error::HeaderValue => ProtocolError::InvalidHeaderValue,
+        httparse::Error::NewLine => ProtocolError::InvalidLineEnding,
+        httparse::Error::Version => classify_version(request_line),
+        httparse::Error::Token | httparse::Error::Status => {
+            let method = request_line.split(|b| *b == b' ').next().unwrap_or_default();
+            if method.is_empty() || Method::from_bytes(method).is_err() {
+                ProtocolError::InvalidMethod
+            } else if request_line.split(|b| *b == b' ').count() == 3 {
+                ProtocolError::InvalidTarget
+            } else {
+                ProtocolError::InvalidRequestLine
+            }
+        }
+        httparse::Error::HeaderName => {
+            let fields = &head[first_line_end + 1..];
+            for line in fields.split(|b| *b == b'\n') {
+                if matches!(line.first(), Some(b' ' | b'\t')) {
+                    return ProtocolError::ObsoleteLineFolding;
+                }
+                if let Some(colon) = line.iter().position(|b| *b == b':') {
+                    if colon > 0 && matches!(line[colon - 1], b' ' | b'\t') {
+                        return ProtocolError::WhitespaceBeforeColon;
+                    }
+                }
+            }
+            ProtocolError::InvalidHeaderName
+        }
+    }
+}
+
+/// `HTTP/x.y` with digits that we do not speak is 505; anything else is 400.
+fn classify_version(request_line: &[u8]) -> ProtocolError {
+    let version = request_line.rsplit(|b| *b == b' ').next().unwrap_or_default();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            ProtocolError::UnsupportedVersion
+        }
+        _ => ProtocolError::InvalidRequestLine,
+    }
+}
+
+/// RFC 9112 §3.2: CONNECT takes authority-form only, `*` is for OPTIONS
+/// only, every other request is origin-form or absolute-form.
+fn check_target_form(method: &Method, target: &[u8]) -> Result<(), ProtocolError> {
+    let fits = if *method == Method::CONNECT {
+        is_authority_form(target)
+    } else if target == b"*" {
+        *method == Method::OPTIONS
+    } else {
+        target.first() == Some(&b'/') || is_absolute_form(target)
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(ProtocolError::TargetFormMismatch)
+    }
+}
+
+fn is_authority_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().rposition(|b| *b == b':') else {
+        return false;
+    };
+    let (host, port) = (&target[..colon], &target[colon + 1..]);
+    !host.is_empty()
+        && !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+        && fields::is_valid_host(host)
+}
+
+fn is_absolute_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().position(|b| *b == b':') else {
+        return false;
+    };
+    let scheme = &target[..colon];
+    scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && target[colon + 1..].starts_with(b"//")
+}
+
+/// The framing and connection fields of one head, gathered in one pass.
+#[derive(Debug, Default)]
+struct Framing {
+    content_length: Option<u64>,
+    transfer_codings: TransferCodings,
+    hosts: usize,
+    close: bool,
+    keep_alive: bool,
+    upgrade_token: bool,
+    upgrade_field: bool,
+    expect_continue: bool,
+}
+
+/// What the framing fields decided.
+struct Decided {
+    body: RequestBody,
+    keep_alive: bool,
+    expects_continue: bool,
+    wants_upgrade: bool,
+}
+
+impl Framing {
+    fn add(&mut self, name: &[u8], value: &[u8]) -> Result<(), ProtocolError> {
+        // Compare by length first: most fields are none of these.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.hosts += 1;
+                if self.hosts > 1 {
+                    return Err(ProtocolError::DuplicateHost);
+                }
+                if !fields::is_valid_host(value) {
+                    return Err(ProtocolError::InvalidHost);
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                if self.content_length.is_some() {
+                    return Err(ProtocolError::DuplicateContentLength);
+                }
+                self.content_length = Some(fields::parse_content_length(value)?);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_codings.add(value);
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in fields::list_elements(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        self.upgrade_token = true;
+                    }
+                }
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => self.upgrade_field = true,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                self.expect_continue |= fields::trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self, version: Version, config: &Config) -> Result<Decided, ProtocolError> {
+        let http11 = version == Version::HTTP_11;
+        if http11 && self.hosts == 0 {
+            return Err(ProtocolError::MissingHost);
+        }
+        if self.transfer_codings.present {
+            if self.content_length.is_some() {
+                return Err(ProtocolError::ContentLengthWithTransferEncoding);
+            }
+            if !http11 {
+                return Err(ProtocolError::TransferEncodingInHttp10);
+            }
+        }
+        let body = if self.transfer_codings.finish()? {
+            RequestBody::Chunked
+        } else {
+            match self.content_length {
+                None | Some(0) => RequestBody::Empty,
+                Some(length) if length > config.limits.max_body => {
+                    return Err(ProtocolError::BodyTooLarge)
+                }
+                Some(length) => RequestBody::Length(length),
+            }
+        };
+        Ok(Decided {
+            body,
+            keep_alive: !self.close && (http11 || self.keep_alive),
+            // RFC 9110 §10.1.1: ignore the expectation from HTTP/1.0 peers,
+            // and there is nothing to continue to without a body.
+            expects_continue: http11 && self.expect_continue && body != RequestBody::Empty,
+            // RFC 9110 §7.8: an Upgrade in HTTP/1.0 is ignored.
+            wants_upgrade: http11 && self.upgrade_token && self.upgrade_field,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &[u8]) -> Result<RequestHead, ProtocolError> {
+        parse_head(head, &Config::default())
+    }
+
+    #[test]
+    fn finds_the_end_of_a_head_incrementally() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
+        assert_eq!(find_head_end(head, 0), Ok(head.len() - 4));
+        let mut from = 0;
+        for end in 1..head.len() - 4 {
+            from = find_head_end(&head[..end], from).unwrap_err();
+        }
+        assert_eq!(find_head_end(&head[..head.len() - 4], from), Ok(head.len() - 4));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Ok(24));
+    }
+
+    #[test]
+    fn parses_a_simple_request() {
+        let head = parse(b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n").unwrap();
+        assert_eq!(head.method, Method::GET);
+        assert_eq!(head.version, Version::HTTP_11);
+        assert_eq!(head.body, RequestBody::Empty);
+        assert!(head.keep_alive);
+        assert_eq!(head.fields.len(), 2);
+    }
+
+    #[test]
+    fn names_what_was_wrong() {
+        use ProtocolError::*;
+        let cases: &[(&[u8], ProtocolError)] = &[
+            (b"GET / HTTP/1.1\nHost: x\r\n\r\n", BareLineFeed),
+            (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", UnsupportedVersion),
+            (b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", UnsupportedVersion),
+            (b"GET / HTTX/1.1\r\nHost: x\r\n\r\n", InvalidRequestLine),
+            (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", InvalidMethod),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n", ObsoleteLineFolding),
+            (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", WhitespaceBeforeColon),
+            (b"GET / HTTP/1.1\r\nHo(st: x\r\n\r\n", InvalidHeaderName),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nA: \x01\r\n\r\n", InvalidHeaderValue),
+            (b"GET / HTTP/1.1\r\n\r\n", MissingHost),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", DuplicateHost),
+            (b"GET / HTTP/1.1\r\nHost: x y\r\n\r\n", InvalidHost),
+            (b"GET example.com:80 HTTP/1.1\r\nHost: x\r\n\r\n", TargetFormMismatch),
+            (b"CONNECT / HTTP/1.1\r\nHost: x\r\n\r\n", TargetFormMismatch),
+            (b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", TargetFormMismatch),
+            (
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                ContentLengthWithTransferEncoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+                DuplicateContentLength,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", InvalidContentLength),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", TransferEncodingInHttp10),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", TransferEncodingNotChunked),
+            (
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                UnsupportedTransferCoding,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", BodyTooLarge),
+        ];
+        for (head, expected) in cases {
+            assert_eq!(
+                parse(head).err(),
+                Some(*expected),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_the_forms_that_fit() {
+        assert!(parse(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").is_ok());
+        assert!(parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").is_ok());
+        assert!(parse(b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n").is_ok());
+        assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok());
+        let lenient = Config { lenient_bare_lf: true, ..Config::default() };
+        assert!(parse_head(b"GET / HTTP/1.1\nHost: x\n\n", &lenient).is_ok());
+    }
+
+    #[test]
+    fn decides_keep_alive_continue_and_upgrade() {
+        let head = parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        assert!(head.keep_alive);
+        assert!(!parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().keep_alive);
+        assert!(!parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap().keep_alive);
+        let head =
+            parse(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n")
+                .unwrap();
+        assert!(head.expects_continue);
+        assert_eq!(head.body, RequestBody::Length(3));
+        let head = parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+            .unwrap();
+        assert!(head.wants_upgrade);
+    }
+}

@@ -1,0 +1,137 @@
+//! The bounded receive buffer.
+//!
+//! A shell reads straight into [`RecvBuffer::spare`] and commits what it
+//! read; the parser looks at [`RecvBuffer::data`]; heads and body pieces are
+//! split off as `Bytes` without copying. The spare space is kept zeroed
+//! (safe Rust cannot hand out uninitialised memory), and zeroed again only
+//! when the buffer must grow, not on every read.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// How much spare space a read is offered, at most.
+const READ_CHUNK: usize = 16 * 1024;
+/// Below this much zeroed spare space, make more before a read.
+const MIN_READ: usize = 2 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct RecvBuffer {
+    /// `buf[..filled]` holds received bytes; `buf[filled..]` is zeroed spare.
+    buf: BytesMut,
+    filled: usize,
+    bound: usize,
+}
+
+impl RecvBuffer {
+    pub(crate) fn new(bound: usize) -> Self {
+        RecvBuffer { buf: BytesMut::new(), filled: 0, bound }
+    }
+
+    /// The bytes received and not yet consumed.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.filled
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.filled >= self.bound
+    }
+
+    /// Space to read into; empty when the buffer holds its bound.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        let room = self.bound.saturating_sub(self.filled);
+        if room == 0 {
+            return &mut [];
+        }
+        let zeroed = self.buf.len() - self.filled;
+        if zeroed < room.min(MIN_READ) {
+            let target = room.min(READ_CHUNK);
+            self.buf.truncate(self.filled);
+            self.buf.resize(self.filled + target, 0);
+        }
+        let end = self.buf.len().min(self.filled + room);
+        &mut self.buf[self.filled..end]
+    }
+
+    /// Marks `n` bytes of the spare space as received (clamped to it).
+    pub(crate) fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.buf.len() - self.filled).min(self.bound.saturating_sub(self.filled));
+        self.filled += n;
+        n
+    }
+
+    /// Copies as much of `input` as fits; returns how much.
+    pub(crate) fn copy_in(&mut self, input: &[u8]) -> usize {
+        let mut taken = 0;
+        while taken < input.len() {
+            let spare = self.spare();
+            if spare.is_empty() {
+                break;
+            }
+            let n = spare.len().min(input.len() - taken);
+            spare[..n].copy_from_slice(&input[taken..taken + n]);
+            self.commit(n);
+            taken += n;
+        }
+        taken
+    }
+
+    /// Takes the first `n` received bytes out as `Bytes`, without copying.
+    pub(crate) fn split_to(&mut self, n: usize) -> Bytes {
+        let n = n.min(self.filled);
+        self.filled -= n;
+        self.buf.split_to(n).freeze()
+    }
+
+    /// Drops the first `n` received bytes.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.filled);
+        self.filled -= n;
+        self.buf.advance(n);
+    }
+
+    /// Takes everything received (for an upgrade's leftover bytes).
+    pub(crate) fn take_all(&mut self) -> Bytes {
+        self.split_to(self.filled)
+    }
+
+    /// Bytes held, received or zeroed spare: what this buffer costs.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_holds_more_than_its_bound() {
+        let mut recv = RecvBuffer::new(100);
+        assert_eq!(recv.copy_in(&[7; 250]), 100);
+        assert!(recv.is_full());
+        assert!(recv.spare().is_empty());
+        assert_eq!(recv.split_to(30).len(), 30);
+        assert_eq!(recv.spare().len(), 30);
+        assert_eq!(recv.commit(1000), 30);
+        assert_eq!(recv.len(), 100);
+    }
+
+    #[test]
+    fn splits_and_consumes_in_order() {
+        let mut recv = RecvBuffer::new(1 << 16);
+        recv.copy_in(b"hello world");
+        assert_eq!(&recv.split_to(5)[..], b"hello");
+        recv.consume(1);
+        assert_eq!(recv.data(), b"world");
+        recv.copy_in(b"!");
+        assert_eq!(&recv.take_all()[..], b"world!");
+        assert!(recv.is_empty());
+    }
+}
