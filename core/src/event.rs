@@ -7,7 +7,7 @@ use crate::{ProtocolError, RequestHead};
 
 /// One thing that happened on a connection, in order. Drain them with
 /// `poll_event()` after every input.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
     /// A request head. Its body (if any) follows as `Body` events, then

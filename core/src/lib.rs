@@ -141,6 +141,9 @@ mod response;
 mod timer;
 mod transmit;
 
+pub mod service;
+pub mod testing;
+
 pub use config::{Config, ContinueMode, Limits, Timeouts};
 pub use connection::{ConnectionState, ServerConnection};
 pub use error::{ProtocolError, UsageError};

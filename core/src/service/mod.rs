@@ -1,0 +1,123 @@
+//! The application interface every shell accepts: a request in, a response
+//! out, with no I/O.
+//!
+//! - [`Handler`]: synchronous, accepted by all four shells unchanged.
+//! - [`AsyncHandler`]: for the async shells (tokio, smol), so a handler can
+//!   await a database without blocking the runtime.
+//! - [`Session`]: drives one [`ServerConnection`] for a handler. It collects
+//!   request bodies (up to `Limits::max_body`; the core answers 413 beyond),
+//!   hands out whole requests, and sends responses, pulling streamed bodies
+//!   only as fast as the transmit queue drains, so a 1 GiB download holds a
+//!   bounded amount of memory.
+//! - [`ShutdownSignal`]: the graceful-shutdown trigger all shells share.
+//! - [`demo`]: the demo application used by `serve`, the tests and `compare`.
+
+pub mod demo;
+mod options;
+mod session;
+mod shutdown;
+
+use std::future::Future;
+
+use bytes::Bytes;
+
+use crate::{RequestHead, ResponseHead};
+
+pub use options::ServerOptions;
+pub use session::Session;
+pub use shutdown::ShutdownSignal;
+
+/// A whole request: head and collected body.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The head.
+    pub head: RequestHead,
+    /// The body, collected (empty when there was none).
+    pub body: Bytes,
+}
+
+/// A response: head and body.
+#[derive(Debug)]
+pub struct Response {
+    /// Status and fields. Framing fields are the core's to write.
+    pub head: ResponseHead,
+    /// The body.
+    pub body: Body,
+}
+
+impl Response {
+    /// A response with a body held in memory.
+    pub fn full(head: ResponseHead, body: impl Into<Bytes>) -> Self {
+        Response { head, body: Body::Full(body.into()) }
+    }
+
+    /// A response without a body.
+    pub fn empty(head: ResponseHead) -> Self {
+        Response { head, body: Body::Empty }
+    }
+
+    /// A response whose body is produced piece by piece. Declare its length
+    /// on the head ([`ResponseHead::content_length`]) for `Content-Length`
+    /// framing; without it, HTTP/1.1 peers get chunked framing.
+    pub fn stream(head: ResponseHead, body: impl BodyStream) -> Self {
+        Response { head, body: Body::Stream(Box::new(body)) }
+    }
+}
+
+/// A response body.
+#[non_exhaustive]
+pub enum Body {
+    /// No body (`Content-Length: 0` where a body could be).
+    Empty,
+    /// The whole body.
+    Full(Bytes),
+    /// A body pulled piece by piece while there is room to send.
+    Stream(Box<dyn BodyStream>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Full(bytes) => write!(f, "Full({} bytes)", bytes.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// A body produced on demand.
+pub trait BodyStream: Send + 'static {
+    /// The next piece, at most `max_len` bytes; `None` at the end.
+    fn next_chunk(&mut self, max_len: usize) -> Option<Bytes>;
+}
+
+/// A synchronous application.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request.
+    fn handle(&self, request: Request) -> Response;
+}
+
+impl<F> Handler for F
+where
+    F: Fn(Request) -> Response + Send + Sync + 'static,
+{
+    fn handle(&self, request: Request) -> Response {
+        self(request)
+    }
+}
+
+/// An asynchronous application, for the async shells.
+pub trait AsyncHandler: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Runs a synchronous [`Handler`] where an [`AsyncHandler`] is expected.
+#[derive(Debug, Clone)]
+pub struct SyncHandler<H>(pub H);
+
+impl<H: Handler> AsyncHandler for SyncHandler<H> {
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send {
+        std::future::ready(self.0.handle(request))
+    }
+}
