@@ -66,20 +66,19 @@ impl RecvBuffer {
         n
     }
 
-    /// Copies as much of `input` as fits; returns how much.
+    /// Copies as much of `input` as fits; returns how much. Unlike
+    /// `spare`, this grows the buffer only by what it stores, so a shell that
+    /// reads into one scratch buffer per thread and copies in keeps idle
+    /// connections small.
     pub(crate) fn copy_in(&mut self, input: &[u8]) -> usize {
-        let mut taken = 0;
-        while taken < input.len() {
-            let spare = self.spare();
-            if spare.is_empty() {
-                break;
-            }
-            let n = spare.len().min(input.len() - taken);
-            spare[..n].copy_from_slice(&input[taken..taken + n]);
-            self.commit(n);
-            taken += n;
+        let n = input.len().min(self.bound.saturating_sub(self.filled));
+        if n == 0 {
+            return 0;
         }
-        taken
+        self.buf.truncate(self.filled);
+        self.buf.extend_from_slice(&input[..n]);
+        self.filled += n;
+        n
     }
 
     /// Takes the first `n` received bytes out as `Bytes`, without copying.

@@ -1,0 +1,1 @@
+//! The blocking shell for nutshell-core (being written).

@@ -1,0 +1,1 @@
+//! The mio shell for nutshell-core (being written).

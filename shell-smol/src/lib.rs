@@ -1,0 +1,1 @@
+//! The smol shell for nutshell-core (being written).

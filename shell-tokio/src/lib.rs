@@ -1,0 +1,1 @@
+//! The tokio shell for nutshell-core (being written).
