@@ -145,6 +145,9 @@ pub enum ContinueMode {
 impl Config {
     /// The receive-buffer bound actually used: never below the head limit.
     pub(crate) fn recv_bound(&self) -> usize {
-        self.limits.recv_buffer.max(self.limits.max_head_bytes).max(1024)
+        self.limits
+            .recv_buffer
+            .max(self.limits.max_head_bytes)
+            .max(1024)
     }
 }

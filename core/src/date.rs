@@ -25,7 +25,12 @@ impl DateClock {
         let anchor_unix = wall_clock
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
-        DateClock { anchor: now, anchor_unix, cached_second: None, cached: [b' '; DATE_LEN] }
+        DateClock {
+            anchor: now,
+            anchor_unix,
+            cached_second: None,
+            cached: [b' '; DATE_LEN],
+        }
     }
 
     /// The `Date` value for `now`.
@@ -81,7 +86,11 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     (year, month, day)
 }
@@ -109,7 +118,13 @@ mod tests {
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
         let mut clock = DateClock::new(start, wall);
         assert_eq!(clock.date(start), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(clock.date(start + Duration::from_millis(999)), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(clock.date(start + Duration::from_secs(23)), b"Sun, 06 Nov 1994 08:50:00 GMT");
+        assert_eq!(
+            clock.date(start + Duration::from_millis(999)),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            clock.date(start + Duration::from_secs(23)),
+            b"Sun, 06 Nov 1994 08:50:00 GMT"
+        );
     }
 }

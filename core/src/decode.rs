@@ -67,7 +67,10 @@ impl BodyDecoder {
     }
 
     pub(crate) fn chunked() -> Self {
-        BodyDecoder::Chunked { state: ChunkState::Size, total: 0 }
+        BodyDecoder::Chunked {
+            state: ChunkState::Size,
+            total: 0,
+        }
     }
 
     /// The next thing in the buffer, or `None` when more input is needed.
@@ -77,9 +80,9 @@ impl BodyDecoder {
         config: &Config,
     ) -> Result<Option<Decoded>, ProtocolError> {
         match self {
-            BodyDecoder::Length { remaining } => Ok(take_data(recv, remaining).or_else(|| {
-                (*remaining == 0).then_some(Decoded::End)
-            })),
+            BodyDecoder::Length { remaining } => Ok(
+                take_data(recv, remaining).or_else(|| (*remaining == 0).then_some(Decoded::End))
+            ),
             BodyDecoder::Chunked { state, total } => loop {
                 let step = match state {
                     ChunkState::Size => chunk_size(recv, config, total)?,
@@ -110,7 +113,10 @@ impl BodyDecoder {
     pub(crate) fn remaining(&self) -> Option<u64> {
         match self {
             BodyDecoder::Length { remaining } => Some(*remaining),
-            BodyDecoder::Chunked { state: ChunkState::Done, .. } => Some(0),
+            BodyDecoder::Chunked {
+                state: ChunkState::Done,
+                ..
+            } => Some(0),
             BodyDecoder::Chunked { .. } => None,
         }
     }
@@ -132,7 +138,11 @@ fn take_data(recv: &mut RecvBuffer, remaining: &mut u64) -> Option<Decoded> {
 }
 
 /// `chunk-size [ chunk-ext ] CRLF`, with a bounded line.
-fn chunk_size(recv: &mut RecvBuffer, config: &Config, total: &mut u64) -> Result<Step, ProtocolError> {
+fn chunk_size(
+    recv: &mut RecvBuffer,
+    config: &Config,
+    total: &mut u64,
+) -> Result<Step, ProtocolError> {
     let data = recv.data();
     let limit = config.limits.max_chunk_line;
     let Some(lf) = data.iter().take(limit + 2).position(|b| *b == b'\n') else {
@@ -198,7 +208,11 @@ fn chunk_data_end(recv: &mut RecvBuffer, config: &Config) -> Result<Step, Protoc
 }
 
 /// `*( field-line CRLF ) CRLF` after the last chunk.
-fn trailers(recv: &mut RecvBuffer, config: &Config, scan_from: &mut usize) -> Result<Step, ProtocolError> {
+fn trailers(
+    recv: &mut RecvBuffer,
+    config: &Config,
+    scan_from: &mut usize,
+) -> Result<Step, ProtocolError> {
     let data = recv.data();
     match data {
         [b'\r', b'\n', ..] => {
@@ -228,7 +242,10 @@ fn trailers(recv: &mut RecvBuffer, config: &Config, scan_from: &mut usize) -> Re
         return Err(ProtocolError::TrailersTooLarge);
     }
     let section = &data[..end];
-    let bare_lf = section.iter().enumerate().any(|(i, b)| *b == b'\n' && (i == 0 || section[i - 1] != b'\r'));
+    let bare_lf = section
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\n' && (i == 0 || section[i - 1] != b'\r'));
     if bare_lf && !config.lenient_bare_lf {
         return Err(ProtocolError::BareLineFeed);
     }
@@ -240,11 +257,13 @@ fn trailers(recv: &mut RecvBuffer, config: &Config, scan_from: &mut usize) -> Re
     };
     let mut map = HeaderMap::with_capacity(fields.len());
     for field in fields.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| ProtocolError::InvalidTrailers)?;
+        let name = HeaderName::from_bytes(field.name.as_bytes())
+            .map_err(|_| ProtocolError::InvalidTrailers)?;
         if NOT_IN_TRAILERS.contains(&name.as_str()) {
             continue;
         }
-        let value = HeaderValue::from_bytes(field.value).map_err(|_| ProtocolError::InvalidTrailers)?;
+        let value =
+            HeaderValue::from_bytes(field.value).map_err(|_| ProtocolError::InvalidTrailers)?;
         map.append(name, value);
     }
     recv.consume(end);

@@ -50,7 +50,12 @@ struct AppFields {
 }
 
 fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
-    let mut app = AppFields { length: head.content_length, close: false, has_date: false, has_server: false };
+    let mut app = AppFields {
+        length: head.content_length,
+        close: false,
+        has_date: false,
+        has_server: false,
+    };
     for (name, value) in &head.headers {
         match *name {
             http::header::CONTENT_LENGTH => {
@@ -61,10 +66,14 @@ fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
                 }
                 app.length = Some(length);
             }
-            http::header::TRANSFER_ENCODING if !value.as_bytes().eq_ignore_ascii_case(b"chunked") => {
+            http::header::TRANSFER_ENCODING
+                if !value.as_bytes().eq_ignore_ascii_case(b"chunked") =>
+            {
                 return Err(UsageError::TransferEncodingNotAllowed);
             }
-            http::header::CONNECTION => app.close |= fields::list_contains(value.as_bytes(), "close"),
+            http::header::CONNECTION => {
+                app.close |= fields::list_contains(value.as_bytes(), "close")
+            }
             http::header::DATE => app.has_date = true,
             http::header::SERVER => app.has_server = true,
             _ => {}
@@ -155,7 +164,12 @@ pub(crate) fn bare_head(out: &mut BytesMut, head: &ResponseHead, date: Option<&[
 
 /// The response the core sends for a protocol error: the status, a short
 /// text body, and `Connection: close`.
-pub(crate) fn error_response(out: &mut BytesMut, status: StatusCode, message: &str, date: &[u8; DATE_LEN]) {
+pub(crate) fn error_response(
+    out: &mut BytesMut,
+    status: StatusCode,
+    message: &str,
+    date: &[u8; DATE_LEN],
+) {
     status_line(out, status);
     field(out, b"Date", date);
     out.put_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
@@ -223,7 +237,13 @@ mod tests {
     const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
 
     fn exchange(version: Version, head_request: bool) -> Exchange<'static> {
-        Exchange { peer_version: version, head_request, keep_alive: true, date: DATE, server: None }
+        Exchange {
+            peer_version: version,
+            head_request,
+            keep_alive: true,
+            date: DATE,
+            server: None,
+        }
     }
 
     fn encode(head: ResponseHead, exchange: &Exchange<'_>) -> (String, Framed) {
@@ -234,28 +254,49 @@ mod tests {
 
     #[test]
     fn chooses_framing() {
-        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(5), &exchange(Version::HTTP_11, false));
-        assert_eq!(text, "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 5\r\n\r\n");
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::OK).content_length(5),
+            &exchange(Version::HTTP_11, false),
+        );
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 5\r\n\r\n"
+        );
         assert_eq!(framed.body, BodyEncoder::Length { remaining: 5 });
 
-        let (text, framed) = encode(ResponseHead::new(StatusCode::OK), &exchange(Version::HTTP_11, false));
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::OK),
+            &exchange(Version::HTTP_11, false),
+        );
         assert!(text.contains("Transfer-Encoding: chunked\r\n"));
         assert_eq!(framed.body, BodyEncoder::Chunked);
 
-        let (text, framed) = encode(ResponseHead::new(StatusCode::OK), &exchange(Version::HTTP_10, false));
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::OK),
+            &exchange(Version::HTTP_10, false),
+        );
         assert!(text.contains("Connection: close\r\n") && !text.contains("chunked"));
         assert_eq!(framed.body, BodyEncoder::UntilClose);
         assert!(!framed.keep_alive);
 
-        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(3), &exchange(Version::HTTP_10, false));
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::OK).content_length(3),
+            &exchange(Version::HTTP_10, false),
+        );
         assert!(text.contains("Connection: keep-alive\r\n"));
         assert!(framed.keep_alive);
 
-        let (text, framed) = encode(ResponseHead::new(StatusCode::OK).content_length(9), &exchange(Version::HTTP_11, true));
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::OK).content_length(9),
+            &exchange(Version::HTTP_11, true),
+        );
         assert!(text.contains("Content-Length: 9\r\n"));
         assert_eq!(framed.body, BodyEncoder::Empty);
 
-        let (text, framed) = encode(ResponseHead::new(StatusCode::NO_CONTENT), &exchange(Version::HTTP_11, false));
+        let (text, framed) = encode(
+            ResponseHead::new(StatusCode::NO_CONTENT),
+            &exchange(Version::HTTP_11, false),
+        );
         assert!(!text.contains("Content-Length") && !text.contains("chunked"));
         assert_eq!(framed.body, BodyEncoder::Empty);
     }
@@ -264,12 +305,25 @@ mod tests {
     fn refuses_framing_from_the_application() {
         let mut out = BytesMut::new();
         let ex = exchange(Version::HTTP_11, false);
-        let te = ResponseHead::new(StatusCode::OK).header(http::header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
-        assert_eq!(final_head(&mut out, &te, &ex).err(), Some(UsageError::TransferEncodingNotAllowed));
-        let cl = ResponseHead::new(StatusCode::OK).header(http::header::CONTENT_LENGTH, HeaderValue::from_static("x"));
-        assert_eq!(final_head(&mut out, &cl, &ex).err(), Some(UsageError::InvalidContentLength));
+        let te = ResponseHead::new(StatusCode::OK).header(
+            http::header::TRANSFER_ENCODING,
+            HeaderValue::from_static("gzip"),
+        );
+        assert_eq!(
+            final_head(&mut out, &te, &ex).err(),
+            Some(UsageError::TransferEncodingNotAllowed)
+        );
+        let cl = ResponseHead::new(StatusCode::OK)
+            .header(http::header::CONTENT_LENGTH, HeaderValue::from_static("x"));
+        assert_eq!(
+            final_head(&mut out, &cl, &ex).err(),
+            Some(UsageError::InvalidContentLength)
+        );
         let info = ResponseHead::new(StatusCode::CONTINUE);
-        assert_eq!(final_head(&mut out, &info, &ex).err(), Some(UsageError::WrongStatusClass));
+        assert_eq!(
+            final_head(&mut out, &info, &ex).err(),
+            Some(UsageError::WrongStatusClass)
+        );
         assert!(out.is_empty());
     }
 

@@ -207,7 +207,9 @@ impl fmt::Display for UsageError {
             TransferEncodingNotAllowed => "transfer-encoding is chosen by the core",
             TrailersNeedChunked => "trailers need a chunked response",
             TransmitFull => "the transmit queue is full",
-            NotAnUpgrade => "the request is not an upgrade or connect, or the status does not switch",
+            NotAnUpgrade => {
+                "the request is not an upgrade or connect, or the status does not switch"
+            }
             RequestBodyUnread => "the request body was not read to its end",
             Closed => "the connection is closing",
         })

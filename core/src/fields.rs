@@ -5,8 +5,14 @@ use crate::ProtocolError;
 
 /// Removes optional whitespace (SP / HTAB) at both ends.
 pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value.iter().position(|b| !is_ows(*b)).unwrap_or(value.len());
-    let end = value.iter().rposition(|b| !is_ows(*b)).map_or(start, |i| i + 1);
+    let start = value
+        .iter()
+        .position(|b| !is_ows(*b))
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ows(*b))
+        .map_or(start, |i| i + 1);
     &value[start..end]
 }
 
@@ -63,7 +69,8 @@ impl TransferCodings {
             if coding.is_empty() || self.chunked_last {
                 // An empty element, or any coding after `chunked`: the final
                 // coding is not chunked (or chunked was applied twice).
-                self.error.get_or_insert(ProtocolError::TransferEncodingNotChunked);
+                self.error
+                    .get_or_insert(ProtocolError::TransferEncodingNotChunked);
             }
             if coding.eq_ignore_ascii_case(b"chunked") {
                 self.chunked_last = true;
@@ -99,8 +106,24 @@ pub(crate) fn is_valid_host(value: &[u8]) -> bool {
         b.is_ascii_alphanumeric()
             || matches!(
                 b,
-                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*'
-                    | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']' | b'%'
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+                    | b'%'
             )
     })
 }
@@ -115,10 +138,24 @@ mod tests {
         assert_eq!(parse_content_length(b" 42 "), Ok(42));
         assert_eq!(parse_content_length(b"007"), Ok(7));
         assert_eq!(parse_content_length(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [&b""[..], b"+1", b"-1", b"1 2", b"0x10", b"1e3", b"18446744073709551616"] {
-            assert_eq!(parse_content_length(bad), Err(ProtocolError::InvalidContentLength));
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b"1 2",
+            b"0x10",
+            b"1e3",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(
+                parse_content_length(bad),
+                Err(ProtocolError::InvalidContentLength)
+            );
         }
-        assert_eq!(parse_content_length(b"5, 5"), Err(ProtocolError::DuplicateContentLength));
+        assert_eq!(
+            parse_content_length(b"5, 5"),
+            Err(ProtocolError::DuplicateContentLength)
+        );
     }
 
     fn codings(values: &[&[u8]]) -> Result<bool, ProtocolError> {

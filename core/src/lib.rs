@@ -160,7 +160,10 @@ mod tests {
     use std::time::Instant;
 
     /// The one real instant unit tests start their virtual clocks from.
-    #[allow(clippy::disallowed_methods, reason = "tests need one origin for virtual time")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "tests need one origin for virtual time"
+    )]
     pub(crate) fn origin() -> Instant {
         Instant::now()
     }

@@ -84,7 +84,10 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
     let mut spans = Vec::with_capacity(request.headers.len());
     for field in request.headers.iter() {
         framing.add(field.name.as_bytes(), field.value)?;
-        spans.push(FieldSpan { name: span(field.name.as_bytes()), value: span(field.value) });
+        spans.push(FieldSpan {
+            name: span(field.name.as_bytes()),
+            value: span(field.value),
+        });
     }
     let fields = framing.finish(version, config)?;
 
@@ -102,20 +105,28 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
 }
 
 fn has_bare_lf(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
 }
 
 /// Names what `httparse` refused, from the bytes themselves.
 fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
     let first_line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
-    let request_line = head[..first_line_end].strip_suffix(b"\r").unwrap_or(&head[..first_line_end]);
+    let request_line = head[..first_line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..first_line_end]);
     match error {
         httparse::Error::TooManyHeaders => ProtocolError::TooManyHeaders,
         httparse::Error::HeaderValue => ProtocolError::InvalidHeaderValue,
         httparse::Error::NewLine => ProtocolError::InvalidLineEnding,
         httparse::Error::Version => classify_version(request_line),
         httparse::Error::Token | httparse::Error::Status => {
-            let method = request_line.split(|b| *b == b' ').next().unwrap_or_default();
+            let method = request_line
+                .split(|b| *b == b' ')
+                .next()
+                .unwrap_or_default();
             if method.is_empty() || Method::from_bytes(method).is_err() {
                 ProtocolError::InvalidMethod
             } else if request_line.split(|b| *b == b' ').count() == 3 {
@@ -143,7 +154,10 @@ fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
 
 /// `HTTP/x.y` with digits that we do not speak is 505; anything else is 400.
 fn classify_version(request_line: &[u8]) -> ProtocolError {
-    let version = request_line.rsplit(|b| *b == b' ').next().unwrap_or_default();
+    let version = request_line
+        .rsplit(|b| *b == b' ')
+        .next()
+        .unwrap_or_default();
     match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
@@ -188,7 +202,9 @@ fn is_absolute_form(target: &[u8]) -> bool {
     };
     let scheme = &target[..colon];
     scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && scheme
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
         && target[colon + 1..].starts_with(b"//")
 }
 
@@ -248,7 +264,8 @@ impl Framing {
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => self.upgrade_field = true,
             6 if name.eq_ignore_ascii_case(b"expect") => {
-                self.expect_continue |= fields::trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+                self.expect_continue |=
+                    fields::trim_ows(value).eq_ignore_ascii_case(b"100-continue");
             }
             _ => {}
         }
@@ -307,7 +324,10 @@ mod tests {
         for end in 1..head.len() - 4 {
             from = find_head_end(&head[..end], from).unwrap_err();
         }
-        assert_eq!(find_head_end(&head[..head.len() - 4], from), Ok(head.len() - 4));
+        assert_eq!(
+            find_head_end(&head[..head.len() - 4], from),
+            Ok(head.len() - 4)
+        );
         assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Ok(24));
     }
 
@@ -370,10 +390,15 @@ mod tests {
     #[test]
     fn accepts_the_forms_that_fit() {
         assert!(parse(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").is_ok());
-        assert!(parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").is_ok());
+        assert!(
+            parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").is_ok()
+        );
         assert!(parse(b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n").is_ok());
         assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok());
-        let lenient = Config { lenient_bare_lf: true, ..Config::default() };
+        let lenient = Config {
+            lenient_bare_lf: true,
+            ..Config::default()
+        };
         assert!(parse_head(b"GET / HTTP/1.1\nHost: x\n\n", &lenient).is_ok());
     }
 
@@ -382,14 +407,21 @@ mod tests {
         let head = parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
         assert!(head.keep_alive);
         assert!(!parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().keep_alive);
-        assert!(!parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap().keep_alive);
-        let head =
-            parse(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n")
-                .unwrap();
+        assert!(
+            !parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+        let head = parse(
+            b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n",
+        )
+        .unwrap();
         assert!(head.expects_continue);
         assert_eq!(head.body, RequestBody::Length(3));
-        let head = parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-            .unwrap();
+        let head = parse(
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        )
+        .unwrap();
         assert!(head.wants_upgrade);
     }
 }

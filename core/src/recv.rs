@@ -23,7 +23,11 @@ pub(crate) struct RecvBuffer {
 
 impl RecvBuffer {
     pub(crate) fn new(bound: usize) -> Self {
-        RecvBuffer { buf: BytesMut::new(), filled: 0, bound }
+        RecvBuffer {
+            buf: BytesMut::new(),
+            filled: 0,
+            bound,
+        }
     }
 
     /// The bytes received and not yet consumed.
@@ -61,7 +65,9 @@ impl RecvBuffer {
 
     /// Marks `n` bytes of the spare space as received (clamped to it).
     pub(crate) fn commit(&mut self, n: usize) -> usize {
-        let n = n.min(self.buf.len() - self.filled).min(self.bound.saturating_sub(self.filled));
+        let n = n
+            .min(self.buf.len() - self.filled)
+            .min(self.bound.saturating_sub(self.filled));
         self.filled += n;
         n
     }

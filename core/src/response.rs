@@ -18,7 +18,11 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// A head with this status and no fields.
     pub fn new(status: StatusCode) -> Self {
-        ResponseHead { status, headers: Vec::new(), content_length: None }
+        ResponseHead {
+            status,
+            headers: Vec::new(),
+            content_length: None,
+        }
     }
 
     /// Adds a field (builder style).

@@ -102,7 +102,11 @@ pub enum Record {
 impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Record::Request { method, target, headers } => {
+            Record::Request {
+                method,
+                target,
+                headers,
+            } => {
                 write!(f, "Request({method} {target}, {} fields)", headers.len())
             }
             Record::Body(body) => write!(f, "Body({:?})", String::from_utf8_lossy(body)),
@@ -135,7 +139,10 @@ pub struct Harness {
 
 impl fmt::Debug for Harness {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Harness").field("conn", &self.conn).field("records", &self.records).finish()
+        f.debug_struct("Harness")
+            .field("conn", &self.conn)
+            .field("records", &self.records)
+            .finish()
     }
 }
 
@@ -265,7 +272,11 @@ impl Harness {
                 self.conn.advance_transmit(written, self.now);
                 moved = true;
             }
-            if self.conn.poll_timeout().is_some_and(|deadline| deadline <= self.now) {
+            if self
+                .conn
+                .poll_timeout()
+                .is_some_and(|deadline| deadline <= self.now)
+            {
                 self.conn.handle_timeout(self.now);
             }
             if !moved {
@@ -280,7 +291,10 @@ impl Harness {
             Event::Request(head) => Record::Request {
                 method: head.method().to_string(),
                 target: head.target().to_string(),
-                headers: head.headers().map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec())).collect(),
+                headers: head
+                    .headers()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec()))
+                    .collect(),
             },
             Event::Body(data) => {
                 if let Some(Record::Body(body)) = self.records.last_mut() {
@@ -290,7 +304,9 @@ impl Harness {
                 Record::Body(data.to_vec())
             }
             Event::Trailers(map) => Record::Trailers(
-                map.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect(),
+                map.iter()
+                    .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                    .collect(),
             ),
             Event::RequestEnd => Record::RequestEnd,
             Event::Upgrade { leftover } => Record::Upgrade(leftover.to_vec()),

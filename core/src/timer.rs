@@ -25,7 +25,14 @@ pub(crate) enum Timer {
     Linger,
 }
 
-const ALL: [Timer; 6] = [Timer::Head, Timer::Idle, Timer::Body, Timer::Write, Timer::Shutdown, Timer::Linger];
+const ALL: [Timer; 6] = [
+    Timer::Head,
+    Timer::Idle,
+    Timer::Body,
+    Timer::Write,
+    Timer::Shutdown,
+    Timer::Linger,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deadline {
@@ -41,7 +48,9 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn new() -> Self {
-        Timers { deadlines: [Deadline::Off; ALL.len()] }
+        Timers {
+            deadlines: [Deadline::Off; ALL.len()],
+        }
     }
 
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
@@ -88,7 +97,8 @@ impl Timers {
 
     /// The first timer (in check order) whose deadline is at or before `now`.
     pub(crate) fn expired(&self, now: Instant) -> Option<Timer> {
-        ALL.into_iter().find(|timer| matches!(self.deadlines[*timer as usize], Deadline::At(at) if at <= now))
+        ALL.into_iter()
+            .find(|timer| matches!(self.deadlines[*timer as usize], Deadline::At(at) if at <= now))
     }
 }
 
@@ -109,8 +119,14 @@ mod tests {
         timers.resolve(t1);
         assert_eq!(timers.next(t1), Some(t1 + Duration::from_secs(5)));
         assert_eq!(timers.expired(t1), None);
-        assert_eq!(timers.expired(t1 + Duration::from_secs(100)), Some(Timer::Head));
+        assert_eq!(
+            timers.expired(t1 + Duration::from_secs(100)),
+            Some(Timer::Head)
+        );
         timers.stop(Timer::Head);
-        assert_eq!(timers.expired(t1 + Duration::from_secs(100)), Some(Timer::Write));
+        assert_eq!(
+            timers.expired(t1 + Duration::from_secs(100)),
+            Some(Timer::Write)
+        );
     }
 }

@@ -45,7 +45,9 @@ impl TransmitQueue {
         let written = n;
         self.len -= n;
         while n > 0 {
-            let Some(front) = self.chunks.front_mut() else { break };
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
             if front.len() <= n {
                 n -= front.len();
                 self.chunks.pop_front();

@@ -18,8 +18,10 @@ impl ServerConnection {
     /// HTTP/1.1 and close-delimited for HTTP/1.0) and `Connection`.
     pub fn send_response(&mut self, head: ResponseHead) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
-        let max_reached =
-            self.config.max_requests_per_connection.is_some_and(|max| self.requests >= max);
+        let max_reached = self
+            .config
+            .max_requests_per_connection
+            .is_some_and(|max| self.requests >= max);
         // A client waiting for 100 that got a final answer may or may not
         // send its body: only closing keeps the framing unambiguous.
         let body_unread = matches!(self.reading, Reading::Body { .. });
@@ -27,13 +29,19 @@ impl ServerConnection {
         let context = encode::Exchange {
             peer_version: exchange.version,
             head_request: exchange.head_request,
-            keep_alive: exchange.keep_alive && self.closing.is_none() && !max_reached && !unasked_body,
+            keep_alive: exchange.keep_alive
+                && self.closing.is_none()
+                && !max_reached
+                && !unasked_body,
             date: self.clock.date(self.last_now),
             server: self.config.server_header.as_ref(),
         };
         let framed = encode::final_head(&mut self.scratch, &head, &context)?;
         self.queue_scratch();
-        self.writing = Writing::Body { encoder: framed.body, keep_alive: framed.keep_alive };
+        self.writing = Writing::Body {
+            encoder: framed.body,
+            keep_alive: framed.keep_alive,
+        };
         Ok(())
     }
 
@@ -64,7 +72,11 @@ impl ServerConnection {
     /// Sends a piece of the response body. Empty pieces are ignored. Fails
     /// with `TransmitFull` while [`send_capacity`](Self::send_capacity) is 0.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), UsageError> {
-        let Writing::Body { encoder, keep_alive } = self.sending()? else {
+        let Writing::Body {
+            encoder,
+            keep_alive,
+        } = self.sending()?
+        else {
             return Err(UsageError::ResponseNotStarted);
         };
         if data.is_empty() {
@@ -79,7 +91,10 @@ impl ServerConnection {
                 let remaining = remaining
                     .checked_sub(data.len() as u64)
                     .ok_or(UsageError::BodyTooLong)?;
-                self.writing = Writing::Body { encoder: BodyEncoder::Length { remaining }, keep_alive };
+                self.writing = Writing::Body {
+                    encoder: BodyEncoder::Length { remaining },
+                    keep_alive,
+                };
                 self.queue(data);
             }
             BodyEncoder::Chunked => {
@@ -107,14 +122,20 @@ impl ServerConnection {
     }
 
     fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
-        let Writing::Body { encoder, keep_alive } = self.sending()? else {
+        let Writing::Body {
+            encoder,
+            keep_alive,
+        } = self.sending()?
+        else {
             return Err(UsageError::ResponseNotStarted);
         };
         match encoder {
             BodyEncoder::Length { remaining } if remaining > 0 => {
                 return Err(UsageError::BodyTooShort)
             }
-            BodyEncoder::Length { .. } | BodyEncoder::Empty if trailers.is_some_and(|t| !t.is_empty()) => {
+            BodyEncoder::Length { .. } | BodyEncoder::Empty
+                if trailers.is_some_and(|t| !t.is_empty()) =>
+            {
                 return Err(UsageError::TrailersNeedChunked)
             }
             BodyEncoder::Chunked => match trailers {
@@ -132,19 +153,48 @@ impl ServerConnection {
     }
 
     /// Sends a whole response: the head with `Content-Length` set to
-    /// `body.len()` (unless the head declares it), the body, and the end.
+    /// `body.len()` (unless the head declares a length), the body, and the
+    /// end. To a HEAD request the body is not sent (its length is still
+    /// announced). The body is queued whole even when the transmit queue is
+    /// over its bound: the application already holds it in memory.
     pub fn respond(&mut self, head: ResponseHead, body: Bytes) -> Result<(), UsageError> {
-        let head = if head.content_length.is_none()
-            && !head.headers.iter().any(|(name, _)| name == http::header::CONTENT_LENGTH)
-            && head.status != StatusCode::NO_CONTENT
-            && head.status != StatusCode::NOT_MODIFIED
-        {
-            head.content_length(body.len() as u64)
-        } else {
-            head
+        let exchange = self.waiting_exchange()?;
+        let status = head.status;
+        let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+        if bodiless && !body.is_empty() {
+            return Err(UsageError::BodyNotAllowed);
+        }
+        let declared = head.content_length.or_else(|| {
+            head.headers
+                .iter()
+                .find(|(name, _)| name == http::header::CONTENT_LENGTH)
+                .and_then(|(_, value)| value.to_str().ok()?.trim().parse().ok())
+        });
+        let head = match declared {
+            Some(length) if length != body.len() as u64 && !exchange.head_request && !bodiless => {
+                return Err(if length < body.len() as u64 {
+                    UsageError::BodyTooLong
+                } else {
+                    UsageError::BodyTooShort
+                });
+            }
+            None if !bodiless => head.content_length(body.len() as u64),
+            _ => head,
         };
         self.send_response(head)?;
-        self.send_body(body)?;
+        if let Writing::Body {
+            encoder: BodyEncoder::Length { remaining },
+            keep_alive,
+        } = self.writing
+        {
+            if remaining > 0 {
+                self.writing = Writing::Body {
+                    encoder: BodyEncoder::Length { remaining: 0 },
+                    keep_alive,
+                };
+                self.queue(body);
+            }
+        }
         self.finish()
     }
 
@@ -175,7 +225,8 @@ impl ServerConnection {
         self.writing = Writing::Done { keep_alive: false };
         self.timers.stop_all();
         if !self.transmit.is_empty() {
-            self.timers.set_pending(Timer::Write, self.config.timeouts.write);
+            self.timers
+                .set_pending(Timer::Write, self.config.timeouts.write);
         }
         Ok(())
     }
@@ -196,7 +247,8 @@ impl ServerConnection {
         }
         if self.closing.is_none() {
             self.closing = Some(CloseReason::Shutdown);
-            self.timers.set(Timer::Shutdown, now + self.config.timeouts.shutdown);
+            self.timers
+                .set(Timer::Shutdown, now + self.config.timeouts.shutdown);
         }
         self.progress_close();
     }
@@ -235,7 +287,9 @@ impl ServerConnection {
             self.closing.get_or_insert(CloseReason::Done);
         }
         if let Reading::Body { decoder, discard } = &mut self.reading {
-            let drainable = decoder.remaining().is_none_or(|left| left <= self.config.limits.discard_body);
+            let drainable = decoder
+                .remaining()
+                .is_none_or(|left| left <= self.config.limits.discard_body);
             if self.closing.is_some() || !drainable {
                 self.reading = Reading::Stopped;
                 self.closing.get_or_insert(CloseReason::Done);

@@ -48,10 +48,13 @@ impl ServerConnection {
                     self.timers.stop(Timer::Idle);
                 }
                 if !self.timers.is_armed(Timer::Head) && self.writing == Writing::Idle {
-                    self.timers.set(Timer::Head, now + self.config.timeouts.head);
+                    self.timers
+                        .set(Timer::Head, now + self.config.timeouts.head);
                 }
             }
-            Reading::Body { .. } => self.timers.set(Timer::Body, now + self.config.timeouts.body),
+            Reading::Body { .. } => self
+                .timers
+                .set(Timer::Body, now + self.config.timeouts.body),
             Reading::Lingering => {
                 let n = self.recv.len();
                 self.recv.consume(n);
@@ -115,7 +118,8 @@ impl ServerConnection {
                 if !self.starved {
                     // The application has not consumed what arrived: that is
                     // not the peer's delay. Count again from now.
-                    self.timers.set(Timer::Body, now + self.config.timeouts.body);
+                    self.timers
+                        .set(Timer::Body, now + self.config.timeouts.body);
                 } else if self.writing == Writing::Head {
                     self.protocol_error(ProtocolError::BodyTimeout);
                 } else {

@@ -112,7 +112,10 @@ enum Writing {
     /// A request waits for its final response head.
     Head,
     /// The head is sent; the body goes out as framed.
-    Body { encoder: BodyEncoder, keep_alive: bool },
+    Body {
+        encoder: BodyEncoder,
+        keep_alive: bool,
+    },
     /// The response is complete.
     Done { keep_alive: bool },
 }
@@ -250,7 +253,10 @@ impl ServerConnection {
     /// minus what is queued). A streaming application sends when this is
     /// positive, so a large download holds a bounded amount of memory.
     pub fn send_capacity(&self) -> usize {
-        self.config.limits.max_transmit.saturating_sub(self.transmit.len())
+        self.config
+            .limits
+            .max_transmit
+            .saturating_sub(self.transmit.len())
     }
 
     /// Heap bytes this connection holds in its buffers (receive buffer
@@ -310,13 +316,15 @@ impl ServerConnection {
         let buffered = self.recv.len();
         self.recv.consume(buffered);
         self.timers.stop_all();
-        self.timers.set_pending(Timer::Linger, self.config.timeouts.linger);
+        self.timers
+            .set_pending(Timer::Linger, self.config.timeouts.linger);
     }
 
     /// Queues `bytes` and starts the write-stall timer if output was idle.
     fn queue(&mut self, bytes: bytes::Bytes) {
         if self.transmit.is_empty() && !bytes.is_empty() {
-            self.timers.set_pending(Timer::Write, self.config.timeouts.write);
+            self.timers
+                .set_pending(Timer::Write, self.config.timeouts.write);
         }
         self.transmit.push(bytes);
     }

@@ -56,7 +56,8 @@ impl ServerConnection {
             self.timers.stop(Timer::Write);
             self.progress_close();
         } else {
-            self.timers.set(Timer::Write, now + self.config.timeouts.write);
+            self.timers
+                .set(Timer::Write, now + self.config.timeouts.write);
         }
     }
 

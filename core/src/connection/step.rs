@@ -111,8 +111,12 @@ impl ServerConnection {
         self.events.push_back(Event::Request(head));
         match decoder {
             Some(decoder) => {
-                self.reading = Reading::Body { decoder, discard: false };
-                self.timers.set(Timer::Body, self.last_now + self.config.timeouts.body);
+                self.reading = Reading::Body {
+                    decoder,
+                    discard: false,
+                };
+                self.timers
+                    .set(Timer::Body, self.last_now + self.config.timeouts.body);
             }
             None => {
                 self.reading = Reading::Done;
@@ -126,7 +130,9 @@ impl ServerConnection {
         if !discard {
             self.auto_continue();
         }
-        let Reading::Body { decoder, .. } = &mut self.reading else { return false };
+        let Reading::Body { decoder, .. } = &mut self.reading else {
+            return false;
+        };
         let decoded = match decoder.decode(&mut self.recv, &self.config) {
             Ok(Some(decoded)) => decoded,
             Ok(None) => return self.starve(),
@@ -166,7 +172,9 @@ impl ServerConnection {
     /// `ContinueMode::Automatic`: the application asked for the next event
     /// after the head without answering, so it wants the body: send 100.
     fn auto_continue(&mut self) {
-        let Some(exchange) = &mut self.exchange else { return };
+        let Some(exchange) = &mut self.exchange else {
+            return;
+        };
         if self.config.continue_mode == ContinueMode::Automatic
             && exchange.expects_continue
             && !exchange.continue_sent
@@ -205,7 +213,12 @@ impl ServerConnection {
         match self.writing {
             Writing::Idle | Writing::Head => {
                 let date = *self.clock.date(self.last_now);
-                encode::error_response(&mut self.scratch, error.status(), &error.to_string(), &date);
+                encode::error_response(
+                    &mut self.scratch,
+                    error.status(),
+                    &error.to_string(),
+                    &date,
+                );
                 self.queue_scratch();
                 self.writing = Writing::Done { keep_alive: false };
                 self.close_after_flush(reason);
@@ -217,7 +230,9 @@ impl ServerConnection {
     /// When both directions are done, forget the exchange and get ready for
     /// the next request (or close).
     pub(super) fn complete_exchange(&mut self) {
-        let Writing::Done { keep_alive } = self.writing else { return };
+        let Writing::Done { keep_alive } = self.writing else {
+            return;
+        };
         if !matches!(self.reading, Reading::Done) {
             return;
         }
@@ -236,10 +251,12 @@ impl ServerConnection {
             if self.peer_eof {
                 self.close_after_flush(CloseReason::PeerClosed);
             } else {
-                self.timers.set_pending(Timer::Idle, self.config.timeouts.idle);
+                self.timers
+                    .set_pending(Timer::Idle, self.config.timeouts.idle);
             }
         } else {
-            self.timers.set_pending(Timer::Head, self.config.timeouts.head);
+            self.timers
+                .set_pending(Timer::Head, self.config.timeouts.head);
         }
     }
 }

@@ -51,10 +51,18 @@ fn route(path: &str) -> Route {
         "/echo" => Route::Echo,
         _ => {
             if let Some(n) = path.strip_prefix("/bytes/") {
-                return n.parse().ok().filter(|n| *n <= MAX_GENERATED).map_or(Route::NotFound, Route::Bytes);
+                return n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= MAX_GENERATED)
+                    .map_or(Route::NotFound, Route::Bytes);
             }
             if let Some(n) = path.strip_prefix("/chunked/") {
-                return n.parse().ok().filter(|n| *n <= MAX_GENERATED).map_or(Route::NotFound, Route::Chunked);
+                return n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= MAX_GENERATED)
+                    .map_or(Route::NotFound, Route::Chunked);
             }
             Route::NotFound
         }
@@ -67,24 +75,31 @@ fn respond(request: &Request) -> Response {
     match route(request.head.path()) {
         Route::NotFound => Response::empty(ResponseHead::new(StatusCode::NOT_FOUND)),
         Route::Echo if *method == Method::POST => Response::full(
-            ResponseHead::new(StatusCode::OK)
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            ResponseHead::new(StatusCode::OK).header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
             request.body.clone(),
         ),
         Route::Echo => not_allowed("POST"),
         _ if !readable => not_allowed("GET, HEAD"),
         Route::Hello => Response::full(
-            ResponseHead::new(StatusCode::OK).header(CONTENT_TYPE, HeaderValue::from_static("text/plain")),
+            ResponseHead::new(StatusCode::OK)
+                .header(CONTENT_TYPE, HeaderValue::from_static("text/plain")),
             Bytes::from_static(HELLO),
         ),
-        Route::Bytes(n) => Response::stream(ResponseHead::new(StatusCode::OK).content_length(n), Xs { left: n }),
+        Route::Bytes(n) => Response::stream(
+            ResponseHead::new(StatusCode::OK).content_length(n),
+            Xs { left: n },
+        ),
         Route::Chunked(n) => Response::stream(ResponseHead::new(StatusCode::OK), Xs { left: n }),
     }
 }
 
 fn not_allowed(allow: &'static str) -> Response {
     Response::empty(
-        ResponseHead::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, HeaderValue::from_static(allow)),
+        ResponseHead::new(StatusCode::METHOD_NOT_ALLOWED)
+            .header(ALLOW, HeaderValue::from_static(allow)),
     )
 }
 

@@ -48,19 +48,28 @@ pub struct Response {
 impl Response {
     /// A response with a body held in memory.
     pub fn full(head: ResponseHead, body: impl Into<Bytes>) -> Self {
-        Response { head, body: Body::Full(body.into()) }
+        Response {
+            head,
+            body: Body::Full(body.into()),
+        }
     }
 
     /// A response without a body.
     pub fn empty(head: ResponseHead) -> Self {
-        Response { head, body: Body::Empty }
+        Response {
+            head,
+            body: Body::Empty,
+        }
     }
 
     /// A response whose body is produced piece by piece. Declare its length
     /// on the head ([`ResponseHead::content_length`]) for `Content-Length`
     /// framing; without it, HTTP/1.1 peers get chunked framing.
     pub fn stream(head: ResponseHead, body: impl BodyStream) -> Self {
-        Response { head, body: Body::Stream(Box::new(body)) }
+        Response {
+            head,
+            body: Body::Stream(Box::new(body)),
+        }
     }
 }
 

@@ -71,7 +71,12 @@ impl Collected {
 impl Session {
     /// A session around a new connection.
     pub fn new(conn: ServerConnection) -> Self {
-        Session { conn, collecting: None, awaiting: None, stream: None }
+        Session {
+            conn,
+            collecting: None,
+            awaiting: None,
+            stream: None,
+        }
     }
 
     /// The connection, for moving bytes and reading its getters.
@@ -114,7 +119,10 @@ impl Session {
                 Event::RequestEnd => {
                     let (head, body) = self.collecting.take()?;
                     self.awaiting = Some(head.method() == Method::HEAD);
-                    return Some(Request { head, body: body.into_bytes() });
+                    return Some(Request {
+                        head,
+                        body: body.into_bytes(),
+                    });
                 }
                 // The core queued the error response itself.
                 Event::Error(_) => self.collecting = None,
@@ -140,18 +148,23 @@ impl Session {
 
     /// Sends the application's answer to the request last handed out.
     pub fn respond(&mut self, response: Response) {
-        let Some(head_request) = self.awaiting.take() else { return };
+        let Some(head_request) = self.awaiting.take() else {
+            return;
+        };
         let Response { head, body } = response;
         let sent = match body {
             Body::Empty => self.conn.respond(head, Bytes::new()),
             Body::Full(bytes) if head_request => {
                 let head = declare_length(head, bytes.len() as u64);
-                self.conn.send_response(head).and_then(|()| self.conn.finish())
+                self.conn
+                    .send_response(head)
+                    .and_then(|()| self.conn.finish())
             }
             Body::Full(bytes) => self.conn.respond(head, bytes),
-            Body::Stream(_) if head_request => {
-                self.conn.send_response(head).and_then(|()| self.conn.finish())
-            }
+            Body::Stream(_) if head_request => self
+                .conn
+                .send_response(head)
+                .and_then(|()| self.conn.finish()),
             Body::Stream(stream) => self.conn.send_response(head).map(|()| {
                 self.stream = Some(stream);
             }),
@@ -160,7 +173,10 @@ impl Session {
             // The application's head was unusable (say, a bad
             // Content-Length). Answer 500 rather than leave the peer waiting.
             self.stream = None;
-            let _ = self.conn.respond(ResponseHead::new(StatusCode::INTERNAL_SERVER_ERROR), Bytes::new());
+            let _ = self.conn.respond(
+                ResponseHead::new(StatusCode::INTERNAL_SERVER_ERROR),
+                Bytes::new(),
+            );
         }
         self.pump_stream();
     }
@@ -198,7 +214,10 @@ impl Session {
 
 fn declare_length(head: ResponseHead, length: u64) -> ResponseHead {
     let declared = head.declared_length().is_some()
-        || head.headers().iter().any(|(name, _)| name == http::header::CONTENT_LENGTH);
+        || head
+            .headers()
+            .iter()
+            .any(|(name, _)| name == http::header::CONTENT_LENGTH);
     if declared {
         head
     } else {

@@ -20,7 +20,9 @@ struct Inner {
 
 impl std::fmt::Debug for ShutdownSignal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShutdownSignal").field("triggered", &self.is_triggered()).finish()
+        f.debug_struct("ShutdownSignal")
+            .field("triggered", &self.is_triggered())
+            .finish()
     }
 }
 
@@ -36,7 +38,11 @@ impl ShutdownSignal {
         if self.inner.triggered.swap(true, Ordering::SeqCst) {
             return;
         }
-        let wakers = self.inner.wakers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let wakers = self
+            .inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for wake in wakers.iter() {
             wake();
         }
@@ -50,7 +56,11 @@ impl ShutdownSignal {
     /// Registers a function that wakes one of the shell's loops. It runs on
     /// `trigger`, or at once if the signal was already triggered.
     pub fn on_trigger(&self, wake: impl Fn() + Send + Sync + 'static) {
-        let mut wakers = self.inner.wakers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut wakers = self
+            .inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.is_triggered() {
             drop(wakers);
             wake();
