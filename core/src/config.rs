@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
-/// Everything a server connection can be told.
+/// Everything a connection can be told. Both roles share it: for a client,
+/// `head` and `body` bound the wait for the response, and the limits apply
+/// to what the server sends.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -116,6 +118,9 @@ pub struct Timeouts {
     /// Time spent reading and dropping input after the last response, before
     /// the close (so a pipelining peer gets the response, not a reset): 2 s.
     pub linger: Duration,
+    /// (Client) Time a request body with `Expect: 100-continue` waits for
+    /// the `100 Continue` before it is sent anyway: 1 s.
+    pub expect_continue: Duration,
 }
 
 impl Default for Timeouts {
@@ -127,6 +132,7 @@ impl Default for Timeouts {
             write: Duration::from_secs(30),
             shutdown: Duration::from_secs(30),
             linger: Duration::from_secs(2),
+            expect_continue: Duration::from_secs(1),
         }
     }
 }

@@ -19,6 +19,9 @@ pub(crate) enum BodyDecoder {
     Length { remaining: u64 },
     /// Chunked, at `state`; `total` data bytes so far (for `max_body`).
     Chunked { state: ChunkState, total: u64 },
+    /// A response body that ends when the connection closes; `total` data
+    /// bytes so far (for `max_body`). The caller ends it at EOF.
+    UntilClose { total: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +86,16 @@ impl BodyDecoder {
             BodyDecoder::Length { remaining } => Ok(
                 take_data(recv, remaining).or_else(|| (*remaining == 0).then_some(Decoded::End))
             ),
+            BodyDecoder::UntilClose { total } => {
+                if recv.is_empty() {
+                    return Ok(None);
+                }
+                *total = total.saturating_add(recv.len() as u64);
+                if *total > config.limits.max_body {
+                    return Err(ProtocolError::BodyTooLarge);
+                }
+                Ok(Some(Decoded::Data(recv.take_all())))
+            }
             BodyDecoder::Chunked { state, total } => loop {
                 let step = match state {
                     ChunkState::Size => chunk_size(recv, config, total)?,
@@ -117,7 +130,7 @@ impl BodyDecoder {
                 state: ChunkState::Done,
                 ..
             } => Some(0),
-            BodyDecoder::Chunked { .. } => None,
+            BodyDecoder::Chunked { .. } | BodyDecoder::UntilClose { .. } => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, StatusCode, Version};
 
+use crate::client::{ClientRequest, OutgoingBody};
 use crate::date::DATE_LEN;
 use crate::fields;
 use crate::{ResponseHead, UsageError};
@@ -147,6 +148,66 @@ pub(crate) fn final_head(
     }
     out.put_slice(b"\r\n");
     Ok(Framed { body, keep_alive })
+}
+
+/// Encodes a request head (client role), choosing its framing.
+pub(crate) fn request_head(
+    out: &mut BytesMut,
+    request: &ClientRequest,
+) -> Result<BodyEncoder, UsageError> {
+    let mut body = request.body;
+    let mut has_host = false;
+    for (name, value) in &request.headers {
+        match *name {
+            http::header::HOST => has_host = true,
+            http::header::TRANSFER_ENCODING => return Err(UsageError::TransferEncodingNotAllowed),
+            http::header::CONTENT_LENGTH => {
+                let length = fields::parse_content_length(value.as_bytes())
+                    .map_err(|_| UsageError::InvalidContentLength)?;
+                match body {
+                    OutgoingBody::Empty => body = OutgoingBody::Length(length),
+                    OutgoingBody::Length(declared) if declared == length => {}
+                    _ => return Err(UsageError::InvalidContentLength),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !has_host {
+        return Err(UsageError::MissingHost);
+    }
+    out.put_slice(request.method.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(request.target.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\n");
+    for (name, value) in request
+        .headers
+        .iter()
+        .filter(|(name, _)| !is_core_field(name))
+    {
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    let encoder = match body {
+        OutgoingBody::Empty => BodyEncoder::Empty,
+        OutgoingBody::Length(length) => {
+            out.put_slice(b"Content-Length: ");
+            decimal(out, length);
+            out.put_slice(b"\r\n");
+            BodyEncoder::Length { remaining: length }
+        }
+        OutgoingBody::Chunked => {
+            out.put_slice(b"Transfer-Encoding: chunked\r\n");
+            BodyEncoder::Chunked
+        }
+    };
+    if request.expect_continue && encoder != BodyEncoder::Empty {
+        out.put_slice(b"Expect: 100-continue\r\n");
+    }
+    if request.close {
+        out.put_slice(b"Connection: close\r\n");
+    }
+    out.put_slice(b"\r\n");
+    Ok(encoder)
 }
 
 /// Encodes an informational head (100, 103, ...) or a protocol switch (101,

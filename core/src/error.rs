@@ -85,6 +85,14 @@ pub enum ProtocolError {
     BodyTimeout,
     /// The peer closed its side in the middle of a request.
     IncompleteRequest,
+    /// (Client) A status line that is not `HTTP/1.x NNN reason`.
+    InvalidStatusLine,
+    /// (Client) Bytes arrived while no request was waiting for a response.
+    UnexpectedResponse,
+    /// (Client) The server closed in the middle of a response.
+    IncompleteResponse,
+    /// (Client) The response head or body did not arrive in time.
+    ResponseTimeout,
 }
 
 impl ProtocolError {
@@ -141,6 +149,10 @@ impl ProtocolError {
             HeadTimeout => "timed out waiting for the request head",
             BodyTimeout => "timed out waiting for the request body",
             IncompleteRequest => "connection closed in the middle of a request",
+            InvalidStatusLine => "invalid status line",
+            UnexpectedResponse => "response without a request",
+            IncompleteResponse => "connection closed in the middle of a response",
+            ResponseTimeout => "timed out waiting for the response",
         }
     }
 }
@@ -190,6 +202,10 @@ pub enum UsageError {
     RequestBodyUnread,
     /// The connection is closing or closed.
     Closed,
+    /// (Client) An HTTP/1.1 request needs a `Host` field.
+    MissingHost,
+    /// (Client) The previous request's body is not finished.
+    RequestInProgress,
 }
 
 impl fmt::Display for UsageError {
@@ -212,6 +228,8 @@ impl fmt::Display for UsageError {
             }
             RequestBodyUnread => "the request body was not read to its end",
             Closed => "the connection is closing",
+            MissingHost => "an http/1.1 request needs a host field",
+            RequestInProgress => "the previous request is not finished",
         })
     }
 }

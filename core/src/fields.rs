@@ -81,6 +81,11 @@ impl TransferCodings {
         }
     }
 
+    /// Whether `chunked` is the final coding (so far).
+    pub(crate) fn chunked_last(&self) -> bool {
+        self.chunked_last
+    }
+
     /// `Ok(true)` for a chunked body, `Ok(false)` when no field was present.
     pub(crate) fn finish(&self) -> Result<bool, ProtocolError> {
         if !self.present {
@@ -97,6 +102,61 @@ impl TransferCodings {
             return Err(ProtocolError::UnsupportedTransferCoding);
         }
         Ok(true)
+    }
+}
+
+/// The framing and connection fields of one head (request or response),
+/// gathered in one pass. What they decide depends on the role.
+#[derive(Debug, Default)]
+pub(crate) struct FramingFields {
+    pub(crate) content_length: Option<u64>,
+    pub(crate) transfer_codings: TransferCodings,
+    pub(crate) hosts: usize,
+    pub(crate) invalid_host: bool,
+    pub(crate) close: bool,
+    pub(crate) keep_alive: bool,
+    pub(crate) upgrade_token: bool,
+    pub(crate) upgrade_field: bool,
+    pub(crate) expect_continue: bool,
+}
+
+impl FramingFields {
+    /// Takes one field into account; a second `Content-Length` or an
+    /// invalid one is refused at once.
+    pub(crate) fn add(&mut self, name: &[u8], value: &[u8]) -> Result<(), ProtocolError> {
+        // Compare by length first: most fields are none of these.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.hosts += 1;
+                self.invalid_host |= !is_valid_host(value);
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                if self.content_length.is_some() {
+                    return Err(ProtocolError::DuplicateContentLength);
+                }
+                self.content_length = Some(parse_content_length(value)?);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_codings.add(value)
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in list_elements(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        self.upgrade_token = true;
+                    }
+                }
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => self.upgrade_field = true,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

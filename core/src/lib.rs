@@ -124,8 +124,10 @@
 //! [`is_closed`]: ServerConnection::is_closed
 //! [`state`]: ServerConnection::state
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod client;
 mod config;
 mod connection;
 mod date;

@@ -10,7 +10,7 @@ use std::mem::MaybeUninit;
 
 use http::{Method, Version};
 
-use crate::fields::{self, TransferCodings};
+use crate::fields::{self, FramingFields};
 use crate::request::{FieldSpan, RequestBody, RequestHead};
 use crate::{Config, ProtocolError};
 
@@ -80,7 +80,7 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
     let offset = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
     let span = |part: &[u8]| offset(part)..offset(part) + part.len() as u32;
 
-    let mut framing = Framing::default();
+    let mut framing = FramingFields::default();
     let mut spans = Vec::with_capacity(request.headers.len());
     for field in request.headers.iter() {
         framing.add(field.name.as_bytes(), field.value)?;
@@ -89,7 +89,7 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
             value: span(field.value),
         });
     }
-    let fields = framing.finish(version, config)?;
+    let fields = Decided::from(framing, version, config)?;
 
     Ok(RequestHead {
         bytes: bytes::Bytes::new(),
@@ -104,7 +104,7 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
     })
 }
 
-fn has_bare_lf(bytes: &[u8]) -> bool {
+pub(crate) fn has_bare_lf(bytes: &[u8]) -> bool {
     bytes
         .iter()
         .enumerate()
@@ -208,19 +208,6 @@ fn is_absolute_form(target: &[u8]) -> bool {
         && target[colon + 1..].starts_with(b"//")
 }
 
-/// The framing and connection fields of one head, gathered in one pass.
-#[derive(Debug, Default)]
-struct Framing {
-    content_length: Option<u64>,
-    transfer_codings: TransferCodings,
-    hosts: usize,
-    close: bool,
-    keep_alive: bool,
-    upgrade_token: bool,
-    upgrade_field: bool,
-    expect_continue: bool,
-}
-
 /// What the framing fields decided.
 struct Decided {
     body: RequestBody,
@@ -229,66 +216,35 @@ struct Decided {
     wants_upgrade: bool,
 }
 
-impl Framing {
-    fn add(&mut self, name: &[u8], value: &[u8]) -> Result<(), ProtocolError> {
-        // Compare by length first: most fields are none of these.
-        match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => {
-                self.hosts += 1;
-                if self.hosts > 1 {
-                    return Err(ProtocolError::DuplicateHost);
-                }
-                if !fields::is_valid_host(value) {
-                    return Err(ProtocolError::InvalidHost);
-                }
-            }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                if self.content_length.is_some() {
-                    return Err(ProtocolError::DuplicateContentLength);
-                }
-                self.content_length = Some(fields::parse_content_length(value)?);
-            }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                self.transfer_codings.add(value);
-            }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in fields::list_elements(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        self.close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        self.keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        self.upgrade_token = true;
-                    }
-                }
-            }
-            7 if name.eq_ignore_ascii_case(b"upgrade") => self.upgrade_field = true,
-            6 if name.eq_ignore_ascii_case(b"expect") => {
-                self.expect_continue |=
-                    fields::trim_ows(value).eq_ignore_ascii_case(b"100-continue");
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn finish(self, version: Version, config: &Config) -> Result<Decided, ProtocolError> {
+impl Decided {
+    fn from(
+        fields: FramingFields,
+        version: Version,
+        config: &Config,
+    ) -> Result<Decided, ProtocolError> {
+        let this = fields;
         let http11 = version == Version::HTTP_11;
-        if http11 && self.hosts == 0 {
+        if this.hosts > 1 {
+            return Err(ProtocolError::DuplicateHost);
+        }
+        if this.invalid_host {
+            return Err(ProtocolError::InvalidHost);
+        }
+        if http11 && this.hosts == 0 {
             return Err(ProtocolError::MissingHost);
         }
-        if self.transfer_codings.present {
-            if self.content_length.is_some() {
+        if this.transfer_codings.present {
+            if this.content_length.is_some() {
                 return Err(ProtocolError::ContentLengthWithTransferEncoding);
             }
             if !http11 {
                 return Err(ProtocolError::TransferEncodingInHttp10);
             }
         }
-        let body = if self.transfer_codings.finish()? {
+        let body = if this.transfer_codings.finish()? {
             RequestBody::Chunked
         } else {
-            match self.content_length {
+            match this.content_length {
                 None | Some(0) => RequestBody::Empty,
                 Some(length) if length > config.limits.max_body => {
                     return Err(ProtocolError::BodyTooLarge)
@@ -298,12 +254,12 @@ impl Framing {
         };
         Ok(Decided {
             body,
-            keep_alive: !self.close && (http11 || self.keep_alive),
+            keep_alive: !this.close && (http11 || this.keep_alive),
             // RFC 9110 §10.1.1: ignore the expectation from HTTP/1.0 peers,
             // and there is nothing to continue to without a body.
-            expects_continue: http11 && self.expect_continue && body != RequestBody::Empty,
+            expects_continue: http11 && this.expect_continue && body != RequestBody::Empty,
             // RFC 9110 §7.8: an Upgrade in HTTP/1.0 is ignored.
-            wants_upgrade: http11 && self.upgrade_token && self.upgrade_field,
+            wants_upgrade: http11 && this.upgrade_token && this.upgrade_field,
         })
     }
 }

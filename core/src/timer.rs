@@ -23,15 +23,18 @@ pub(crate) enum Timer {
     Shutdown,
     /// Lingering after the last response ends then.
     Linger,
+    /// (Client) A request body held for `100 Continue` is sent then anyway.
+    Continue,
 }
 
-const ALL: [Timer; 6] = [
+const ALL: [Timer; 7] = [
     Timer::Head,
     Timer::Idle,
     Timer::Body,
     Timer::Write,
     Timer::Shutdown,
     Timer::Linger,
+    Timer::Continue,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -133,6 +133,8 @@ impl ServerConnection {
             }
             Timer::Shutdown => self.close_now(CloseReason::ShutdownDeadline),
             Timer::Linger => self.close_now(self.closing.unwrap_or(CloseReason::Done)),
+            // A client's timer; a server never arms it.
+            Timer::Continue => {}
         }
     }
 

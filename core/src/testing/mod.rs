@@ -29,6 +29,10 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::{CloseReason, Config, Event, ProtocolError, ResponseHead, ServerConnection};
 
+mod pair;
+
+pub use pair::{ClientRecord, Pair};
+
 /// What the application does with each event.
 pub trait App {
     /// Called for every event, in order, right after `poll_event`.

@@ -1,0 +1,153 @@
+//! The application's commands on a client connection. Each one either does
+//! what it says or returns a [`UsageError`] and changes nothing.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use super::{ClientConnection, ClientRequest, InFlight, OutgoingBody, Reading, Writing};
+use crate::encode::{self, BodyEncoder};
+use crate::timer::Timer;
+use crate::{CloseReason, UsageError};
+
+impl ClientConnection {
+    /// Sends a request head. Requests may be pipelined: the next one can be
+    /// sent as soon as this one's body is finished.
+    pub fn send_request(&mut self, request: ClientRequest) -> Result<(), UsageError> {
+        if self.closed || self.closing.is_some() || matches!(self.reading, Reading::Upgraded) {
+            return Err(UsageError::Closed);
+        }
+        if self.writing != Writing::Idle {
+            return Err(UsageError::RequestInProgress);
+        }
+        let encoder = encode::request_head(&mut self.scratch, &request)?;
+        let head = self.scratch.split().freeze();
+        self.queue(head, false);
+        let awaiting_continue = request.expect_continue && encoder != BodyEncoder::Empty;
+        self.in_flight.push_back(InFlight {
+            head: request.method == Method::HEAD,
+            connect: request.method == Method::CONNECT,
+            awaiting_continue,
+        });
+        if request.close {
+            self.closing = Some(CloseReason::Done);
+        }
+        self.timers.stop(Timer::Idle);
+        if awaiting_continue {
+            self.timers
+                .set_pending(Timer::Continue, self.config.timeouts.expect_continue);
+        }
+        self.writing = match encoder {
+            BodyEncoder::Empty => Writing::Idle,
+            encoder => Writing::Body { encoder },
+        };
+        self.arm_head_timer();
+        Ok(())
+    }
+
+    /// Sends a whole request: the head (with `Content-Length` set to
+    /// `body.len()` unless the request declares its framing), the body,
+    /// and the end.
+    pub fn request(&mut self, request: ClientRequest, body: Bytes) -> Result<(), UsageError> {
+        let request = match request.body {
+            OutgoingBody::Empty if !body.is_empty() => request.content_length(body.len() as u64),
+            _ => request,
+        };
+        if let OutgoingBody::Length(length) = request.body {
+            if length != body.len() as u64 {
+                return Err(UsageError::InvalidContentLength);
+            }
+        }
+        self.send_request(request)?;
+        if self.writing == Writing::Idle {
+            return Ok(());
+        }
+        self.queue_body(body);
+        self.finish()
+    }
+
+    /// Sends a piece of the request body.
+    pub fn send_body(&mut self, data: Bytes) -> Result<(), UsageError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.send_capacity() == 0 {
+            return Err(UsageError::TransmitFull);
+        }
+        if let Writing::Body {
+            encoder: BodyEncoder::Length { remaining },
+        } = self.writing
+        {
+            if (data.len() as u64) > remaining {
+                return Err(UsageError::BodyTooLong);
+            }
+        }
+        match self.writing {
+            Writing::Idle => Err(UsageError::NoRequest),
+            Writing::Body { .. } => {
+                self.queue_body(data);
+                Ok(())
+            }
+        }
+    }
+
+    /// Frames and queues body bytes (length already checked).
+    fn queue_body(&mut self, data: Bytes) {
+        let held = self.in_flight.back().is_some_and(|f| f.awaiting_continue);
+        match self.writing {
+            Writing::Body {
+                encoder: BodyEncoder::Length { remaining },
+            } => {
+                let remaining = remaining.saturating_sub(data.len() as u64);
+                self.writing = Writing::Body {
+                    encoder: BodyEncoder::Length { remaining },
+                };
+                self.queue(data, held);
+            }
+            Writing::Body {
+                encoder: BodyEncoder::Chunked,
+            } => {
+                encode::chunk_line(&mut self.scratch, data.len());
+                let line = self.scratch.split().freeze();
+                self.queue(line, held);
+                self.queue(data, held);
+                self.queue(encode::CRLF, held);
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the request body.
+    pub fn finish(&mut self) -> Result<(), UsageError> {
+        self.finish_with(None)
+    }
+
+    /// Ends a chunked request body with trailers.
+    pub fn send_trailers(&mut self, trailers: &HeaderMap) -> Result<(), UsageError> {
+        self.finish_with(Some(trailers))
+    }
+
+    fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
+        let Writing::Body { encoder } = self.writing else {
+            return Err(UsageError::NoRequest);
+        };
+        let held = self.in_flight.back().is_some_and(|f| f.awaiting_continue);
+        match (encoder, trailers) {
+            (BodyEncoder::Length { remaining }, _) if remaining > 0 => {
+                return Err(UsageError::BodyTooShort)
+            }
+            (BodyEncoder::Length { .. }, Some(t)) if !t.is_empty() => {
+                return Err(UsageError::TrailersNeedChunked)
+            }
+            (BodyEncoder::Chunked, Some(t)) if !t.is_empty() => {
+                encode::last_chunk(&mut self.scratch, t);
+                let end = self.scratch.split().freeze();
+                self.queue(end, held);
+            }
+            (BodyEncoder::Chunked, _) => self.queue(encode::LAST_CHUNK, held),
+            _ => {}
+        }
+        self.writing = Writing::Idle;
+        self.arm_head_timer();
+        Ok(())
+    }
+}

@@ -1,0 +1,367 @@
+//! The client role: the same framing, limits and strictness, from the other
+//! side. A [`ClientConnection`] sends requests (pipelined if you like) and
+//! parses the responses in order, with the body rules that depend on the
+//! request (HEAD, CONNECT) and the status (1xx, 204, 304).
+//!
+//! ```text
+//!  writing:  Idle ──send_request──► Body ──finish──► Idle        (pipelining: again)
+//!                                    │ Expect: 100-continue: body held until
+//!                                    │ 100 arrives or Timeouts::expect_continue
+//!  reading:  Head ──final head──► Body ──end──► Head (next in flight)
+//!             │ 1xx: Informational, stay      │ 101 / CONNECT 2xx: Upgraded
+//!             └ no request in flight + bytes: UnexpectedResponse
+//! ```
+//!
+//! Method groups and the drain rule are the server's: inputs with `now`,
+//! commands, `poll_*` outputs drained after each, getters.
+
+mod commands;
+mod message;
+mod parse;
+mod step;
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+
+use crate::decode::BodyDecoder;
+use crate::encode::BodyEncoder;
+use crate::recv::RecvBuffer;
+use crate::timer::{Timer, Timers};
+use crate::transmit::TransmitQueue;
+use crate::{CloseReason, Config, ProtocolError};
+
+pub(crate) use message::OutgoingBody;
+pub use message::{ClientRequest, ReceivedResponse, ResponseBody};
+
+/// What a client connection reports, in order.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// An informational response (100, 103, ...) to the oldest request.
+    Informational(ReceivedResponse),
+    /// The final response head to the oldest request in flight.
+    Response(ReceivedResponse),
+    /// A piece of the response body (no copy).
+    Body(Bytes),
+    /// The trailer section of a chunked response.
+    Trailers(HeaderMap),
+    /// The response is complete.
+    ResponseEnd,
+    /// 101, or 2xx to CONNECT: the connection is the application's, starting
+    /// with these bytes.
+    Upgrade {
+        /// Bytes received after the response head.
+        leftover: Bytes,
+    },
+    /// The server broke HTTP or a limit, or was too slow; the connection is
+    /// closed. Requests still in flight get no response.
+    Error(ProtocolError),
+    /// The connection is closed. Sent once, last.
+    Closed(CloseReason),
+}
+
+/// One client-side HTTP/1.1 connection, without I/O.
+#[derive(Debug)]
+pub struct ClientConnection {
+    config: Arc<Config>,
+    recv: RecvBuffer,
+    transmit: TransmitQueue,
+    /// Request body held until `100 Continue`.
+    held: TransmitQueue,
+    scratch: BytesMut,
+    timers: Timers,
+    writing: Writing,
+    reading: Reading,
+    in_flight: VecDeque<InFlight>,
+    events: VecDeque<ClientEvent>,
+    /// No new request may start; close once the responses in flight end.
+    closing: Option<CloseReason>,
+    closed: bool,
+    peer_eof: bool,
+    last_now: Instant,
+    head_scan: usize,
+    responses: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    /// Ready for the next request.
+    Idle,
+    /// Sending a request body.
+    Body { encoder: BodyEncoder },
+}
+
+#[derive(Debug)]
+enum Reading {
+    Head,
+    Body {
+        decoder: BodyDecoder,
+        keep_alive: bool,
+    },
+    Upgraded,
+}
+
+/// A request sent whose response has not ended.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    head: bool,
+    connect: bool,
+    /// The body is held until `100 Continue`.
+    awaiting_continue: bool,
+}
+
+impl ClientConnection {
+    /// A new connection, opened at `now`.
+    pub fn new(config: Arc<Config>, now: Instant) -> Self {
+        ClientConnection {
+            recv: RecvBuffer::new(config.recv_bound()),
+            transmit: TransmitQueue::default(),
+            held: TransmitQueue::default(),
+            scratch: BytesMut::new(),
+            timers: Timers::new(),
+            writing: Writing::Idle,
+            reading: Reading::Head,
+            in_flight: VecDeque::new(),
+            events: VecDeque::new(),
+            closing: None,
+            closed: false,
+            peer_eof: false,
+            last_now: now,
+            head_scan: 0,
+            responses: 0,
+            config,
+        }
+    }
+
+    /// Whether a new request can be sent now (the previous body is finished
+    /// and the connection is not closing).
+    pub fn can_send(&self) -> bool {
+        !self.closed
+            && self.closing.is_none()
+            && self.writing == Writing::Idle
+            && !matches!(self.reading, Reading::Upgraded)
+    }
+
+    /// Requests sent whose responses have not ended.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Responses completed on this connection.
+    pub fn responses(&self) -> u64 {
+        self.responses
+    }
+
+    /// Whether the connection wants input now.
+    pub fn wants_read(&self) -> bool {
+        !self.closed
+            && !self.peer_eof
+            && !self.recv.is_full()
+            && !matches!(self.reading, Reading::Upgraded)
+    }
+
+    /// Whether output is waiting to be written.
+    pub fn wants_write(&self) -> bool {
+        !self.transmit.is_empty()
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Bytes queued for sending.
+    pub fn transmit_len(&self) -> usize {
+        self.transmit.len()
+    }
+
+    /// How many more body bytes `send_body` takes now.
+    pub fn send_capacity(&self) -> usize {
+        self.config
+            .limits
+            .max_transmit
+            .saturating_sub(self.transmit.len() + self.held.len())
+    }
+
+    // ---- input ----
+
+    /// Space to read into; follow with [`commit_recv`](Self::commit_recv).
+    pub fn recv_buf(&mut self) -> &mut [u8] {
+        if !self.wants_read() {
+            return &mut [];
+        }
+        self.recv.spare()
+    }
+
+    /// Records that `n` bytes were read into `recv_buf`.
+    pub fn commit_recv(&mut self, n: usize, now: Instant) {
+        self.on_input(now);
+        let n = self.recv.commit(n);
+        self.after_recv(n, now);
+    }
+
+    /// Copies input in; returns how much was taken.
+    pub fn handle_read(&mut self, input: &[u8], now: Instant) -> usize {
+        self.on_input(now);
+        if !self.wants_read() {
+            return 0;
+        }
+        let n = self.recv.copy_in(input);
+        self.after_recv(n, now);
+        n
+    }
+
+    fn after_recv(&mut self, n: usize, now: Instant) {
+        if n > 0 && matches!(self.reading, Reading::Body { .. }) {
+            self.timers
+                .set(Timer::Body, now + self.config.timeouts.body);
+        }
+    }
+
+    /// The server closed its side.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.on_input(now);
+        self.peer_eof = true;
+    }
+
+    /// Acts on every deadline at or before `now`; earlier calls are no-ops.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.on_input(now);
+        while let Some(timer) = self.timers.expired(now) {
+            self.timers.stop(timer);
+            match timer {
+                Timer::Head | Timer::Body => self.fail(ProtocolError::ResponseTimeout),
+                Timer::Write => self.close_now(CloseReason::WriteStalled),
+                Timer::Idle => self.close_now(CloseReason::IdleTimeout),
+                Timer::Continue => self.release_held(),
+                Timer::Shutdown | Timer::Linger => {}
+            }
+            if self.closed {
+                return;
+            }
+        }
+    }
+
+    /// Writing failed: the connection closes at once.
+    pub fn handle_write_error(&mut self) {
+        self.close_now(CloseReason::WriteError);
+    }
+
+    fn on_input(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
+        self.timers.resolve(self.last_now);
+    }
+
+    // ---- output ----
+
+    /// Fills `slices` with the bytes to send; returns how many it filled.
+    pub fn transmit_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.transmit.slices(slices)
+    }
+
+    /// Records that `written` bytes were sent at `now`.
+    pub fn advance_transmit(&mut self, written: usize, now: Instant) {
+        self.on_input(now);
+        if self.transmit.advance(written) > 0 {
+            self.on_write_progress(now);
+        }
+    }
+
+    /// Takes the next piece of output (taking counts as writing).
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        self.on_input(now);
+        let bytes = self.transmit.pop()?;
+        self.on_write_progress(now);
+        Some(bytes)
+    }
+
+    fn on_write_progress(&mut self, now: Instant) {
+        if self.transmit.is_empty() {
+            self.timers.stop(Timer::Write);
+        } else {
+            self.timers
+                .set(Timer::Write, now + self.config.timeouts.write);
+        }
+    }
+
+    /// The earliest deadline; `None` when closed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        self.timers.next(self.last_now)
+    }
+
+    /// The next event, or `None` until the next input or command.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if !self.step() {
+                return None;
+            }
+        }
+    }
+
+    // ---- shared plumbing ----
+
+    fn queue(&mut self, bytes: Bytes, held: bool) {
+        if held {
+            self.held.push(bytes);
+            return;
+        }
+        if self.transmit.is_empty() && !bytes.is_empty() {
+            self.timers
+                .set_pending(Timer::Write, self.config.timeouts.write);
+        }
+        self.transmit.push(bytes);
+    }
+
+    /// Sends a body held for `100 Continue`.
+    fn release_held(&mut self) {
+        self.timers.stop(Timer::Continue);
+        if let Some(front) = self.in_flight.iter_mut().find(|f| f.awaiting_continue) {
+            front.awaiting_continue = false;
+        }
+        while let Some(bytes) = self.held.pop() {
+            self.queue(bytes, false);
+        }
+        self.arm_head_timer();
+    }
+
+    /// The response head is due once a request is fully on its way.
+    fn arm_head_timer(&mut self) {
+        let waiting = !self.in_flight.is_empty()
+            && matches!(self.reading, Reading::Head)
+            && !self.timers.is_armed(Timer::Head);
+        if waiting && self.writing == Writing::Idle && self.held.is_empty() {
+            self.timers
+                .set_pending(Timer::Head, self.config.timeouts.head);
+        }
+    }
+
+    fn fail(&mut self, error: ProtocolError) {
+        self.events.push_back(ClientEvent::Error(error));
+        self.close_now(CloseReason::ProtocolError(error));
+    }
+
+    fn close_now(&mut self, reason: CloseReason) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.transmit.clear();
+        self.held.clear();
+        self.timers.stop_all();
+        self.events.push_back(ClientEvent::Closed(reason));
+    }
+}
