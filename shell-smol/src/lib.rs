@@ -1,1 +1,156 @@
-//! The smol shell for nutshell-core (being written).
+//! # nutshell-smol: the smol shell for nutshell-core
+//!
+//! Serves HTTP/1.1 with a [`ServerConnection`](nutshell_core::ServerConnection)
+//! per TCP connection, driven by an `async-executor` on `async-io` (the
+//! pieces smol is made of). The shell only moves bytes and deadlines; every
+//! protocol decision is the core's.
+//!
+//! ```no_run
+//! use nutshell_core::service::demo::DemoApp;
+//! use nutshell_smol::{Server, ServerOptions};
+//!
+//! let server = Server::bind("127.0.0.1:8080", DemoApp, ServerOptions::default())?;
+//! let signal = server.shutdown_signal();
+//! let serving = std::thread::spawn(move || server.run());
+//! // ... later, from anywhere:
+//! signal.trigger();
+//! serving.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Server::run`] starts its own executor on `options.threads` threads, so
+//! the caller need not be inside one; it returns once a graceful shutdown is
+//! complete. A synchronous [`Handler`] is accepted by [`Server::bind`]; an
+//! [`AsyncHandler`] (one that awaits a database, say) by
+//! [`Server::bind_async`]. Try it with `cargo run -p nutshell-smol --example
+//! demo -- 8080` and `curl http://127.0.0.1:8080/`.
+//!
+//! ## How it works
+//!
+//! One task per connection runs the core's drive loop: answer requests, write
+//! what the core queued, then wait (`future::or`) for the shutdown
+//! notification, the core's next deadline (`Timer::at`), writable or
+//! readable, each only when the core wants it. The accept loop holds a
+//! semaphore permit per live connection, so at `options.max_connections` it
+//! stops accepting and new connections wait in the listen backlog.
+//!
+//! ## What a connection costs
+//!
+//! An idle keep-alive connection is its task, one allocation of about
+//! 1.5 KiB holding the loop's state (the
+//! [`Session`](nutshell_core::service::Session) with its `ServerConnection`,
+//! and the handler's future), plus what the core keeps buffered, which is
+//! next to nothing between requests: reads land in a 64 KiB scratch buffer
+//! per thread and the core copies only what it keeps. Measured: about
+//! 4.5 KiB of RSS per idle connection (5,000 of them, release build), the
+//! kernel's socket buffers not counted.
+
+#![forbid(unsafe_code)]
+
+mod connection;
+mod server;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+
+use async_executor::Executor;
+
+pub use nutshell_core::service::{
+    AsyncHandler, Handler, ServerOptions, ShutdownSignal, SyncHandler,
+};
+
+/// An HTTP/1.1 server on one listener, serving with an [`AsyncHandler`].
+#[derive(Debug)]
+pub struct Server<A> {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    handler: A,
+    options: ServerOptions,
+    signal: ShutdownSignal,
+}
+
+impl<H: Handler> Server<SyncHandler<H>> {
+    /// Binds `addr`, e.g. `"127.0.0.1:8080"`, to serve a synchronous handler.
+    pub fn bind(addr: impl ToSocketAddrs, handler: H, options: ServerOptions) -> io::Result<Self> {
+        Server::bind_async(addr, SyncHandler(handler), options)
+    }
+
+    /// Serves an already bound listener with a synchronous handler.
+    pub fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_async(listener, SyncHandler(handler), options)
+    }
+}
+
+impl<A: AsyncHandler> Server<A> {
+    /// Binds `addr`, e.g. `"127.0.0.1:8080"`, to serve an async handler.
+    pub fn bind_async(
+        addr: impl ToSocketAddrs,
+        handler: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_async(TcpListener::bind(addr)?, handler, options)
+    }
+
+    /// Serves an already bound listener with an async handler.
+    pub fn from_listener_async(
+        listener: TcpListener,
+        handler: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        // async-io requires a nonblocking listener; failing here beats failing in `run`.
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            local_addr,
+            handler,
+            options,
+            signal: ShutdownSignal::new(),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The trigger for a graceful shutdown of [`run`](Self::run).
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    /// Serves until a graceful shutdown completes: after the signal, no new
+    /// connections are accepted, idle ones close at once, and requests in
+    /// flight finish (within the core's shutdown deadline). Blocks the
+    /// calling thread, which runs the accept loop; connections run on
+    /// `options.threads` executor threads.
+    pub fn run(self) -> io::Result<()> {
+        let executor = Executor::new();
+        std::thread::scope(|scope| {
+            // Closed when serving is over (or spawning failed): every worker's
+            // `run` returns, and the scope joins them.
+            let (_stop, stopped) = async_channel::bounded::<()>(1);
+            for _ in 0..self.options.threads.max(1) {
+                let (executor, stopped) = (&executor, stopped.clone());
+                // `async_io::block_on`, as `smol::block_on`: an idle worker
+                // waits in the reactor itself rather than on a helper thread.
+                std::thread::Builder::new()
+                    .name("nutshell-smol".into())
+                    .spawn_scoped(scope, move || {
+                        async_io::block_on(executor.run(stopped.recv()))
+                    })?;
+            }
+            async_io::block_on(server::serve(
+                &executor,
+                self.listener,
+                self.handler,
+                self.options,
+                self.signal,
+            ))
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! The accept loop, the connection cap and the graceful shutdown.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_executor::Executor;
+use async_io::{Async, Timer};
+use async_lock::Semaphore;
+use futures_lite::FutureExt;
+use nutshell_core::service::{AsyncHandler, ServerOptions, ShutdownSignal};
+use tracing::{debug, warn};
+
+use crate::connection;
+
+/// How long accepting pauses after an error such as EMFILE, so a full file
+/// table is not retried in a busy loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Wakes every task once the [`ShutdownSignal`] is triggered.
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown(async_channel::Receiver<()>);
+
+impl Shutdown {
+    fn new(signal: &ShutdownSignal) -> Self {
+        let (trigger, triggered) = async_channel::bounded(1);
+        signal.on_trigger(move || {
+            trigger.close();
+        });
+        Shutdown(triggered)
+    }
+
+    /// Completes once the shutdown has started.
+    pub(crate) async fn triggered(&self) {
+        // Nothing is ever sent: closing the channel wakes every receiver. It
+        // also closes if the signal itself is gone: nobody can trigger it,
+        // but nothing is left to serve for either.
+        let _ = self.0.recv().await;
+    }
+}
+
+/// Accepts until the shutdown signal, then waits for every connection to close.
+pub(crate) async fn serve<A: AsyncHandler>(
+    executor: &Executor<'_>,
+    listener: TcpListener,
+    handler: A,
+    options: ServerOptions,
+    signal: ShutdownSignal,
+) -> io::Result<()> {
+    let listener = Async::new(listener)?;
+    let shutdown = Shutdown::new(&signal);
+    let handler = Arc::new(handler);
+    // One permit per live connection: at the cap, accepting waits for a close.
+    let cap = options.max_connections.max(1);
+    let limit = Arc::new(Semaphore::new(cap));
+    loop {
+        let next = async { Some((limit.acquire_arc().await, listener.accept().await)) };
+        // `or` polls its first future first: shutdown wins a tie.
+        let triggered = async {
+            shutdown.triggered().await;
+            None
+        };
+        let Some((permit, accepted)) = triggered.or(next).await else {
+            break;
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                debug!(%peer, "accepted");
+                let connection = connection::serve(
+                    stream,
+                    handler.clone(),
+                    options.config.clone(),
+                    shutdown.clone(),
+                );
+                executor
+                    .spawn(async move {
+                        connection.await;
+                        drop(permit);
+                    })
+                    .detach();
+            }
+            Err(error) => {
+                warn!(%error, "accept failed; pausing");
+                let triggered = async {
+                    shutdown.triggered().await;
+                    true
+                };
+                let paused = async {
+                    Timer::after(ACCEPT_BACKOFF).await;
+                    false
+                };
+                if triggered.or(paused).await {
+                    break;
+                }
+            }
+        }
+    }
+    drop(listener);
+    debug!("shutting down: no longer accepting");
+    // Each connection holds a permit until it closes: taking them all back
+    // waits for the last one.
+    for _ in 0..cap {
+        limit.acquire().await.forget();
+    }
+    debug!("shut down");
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! One connection: the core's drive loop over a tokio `TcpStream`.
+
+use std::cell::RefCell;
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use nutshell_core::service::{AsyncHandler, Session};
+use nutshell_core::{Config, ServerConnection};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use crate::server::Shutdown;
+
+/// Size of the per-thread read buffer.
+const SCRATCH_LEN: usize = 64 * 1024;
+
+thread_local! {
+    /// Where reads land before the core copies what it keeps. One per worker
+    /// thread (never borrowed across an await), so an idle connection holds
+    /// no read buffer at all.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
+}
+
+/// Serves one connection until the core says it is closed.
+pub(crate) async fn serve<A: AsyncHandler>(
+    mut stream: TcpStream,
+    handler: Arc<A>,
+    config: Arc<Config>,
+    mut shutdown: Shutdown,
+) {
+    // Responses are written whole or streamed in large pieces: Nagle's
+    // algorithm would only delay the tail of each.
+    let _ = stream.set_nodelay(true);
+    let mut session = Session::new(ServerConnection::new(
+        config,
+        Instant::now(),
+        SystemTime::now(),
+    ));
+    // Bytes read that the core had no room for yet (its receive buffer is
+    // bounded); fed to it before the socket is read again. Usually empty.
+    let mut unread = Vec::new();
+    let mut shutting_down = false;
+    let mut write_shut = false;
+    loop {
+        // 1. Answer every complete request; this also pulls streamed bodies on.
+        while let Some(request) = session.poll_request() {
+            let response = handler.call(request).await;
+            session.respond(response);
+        }
+        let conn = session.conn();
+        // 2. Write what the core queued. Progress makes room for more of a
+        // streamed body, so go round again until the socket is full.
+        if conn.wants_write() {
+            match write(&stream, conn) {
+                Ok(()) => continue,
+                Err(e) if would_block(&e) => {}
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => {
+                    debug!(error = %e, "write failed");
+                    conn.handle_write_error();
+                    continue;
+                }
+            }
+        }
+        // 3. The last response is out: half-close, so the peer reads it
+        // before any reset, while the core lingers to drain its input.
+        if conn.wants_write_shutdown() && !write_shut {
+            write_shut = true;
+            let _ = stream.shutdown().await;
+        }
+        if conn.is_closed() {
+            break;
+        }
+        // 4. Wait for what the core wants next. Input it could not take
+        // before goes in first, without waiting.
+        if !unread.is_empty() && conn.wants_read() {
+            feed(conn, &mut unread);
+            continue;
+        }
+        let wants_read = conn.wants_read() && unread.is_empty();
+        let wants_write = conn.wants_write();
+        let deadline = conn.poll_timeout();
+        if !wants_read && !wants_write && deadline.is_none() {
+            debug!("nothing left to wait for; closing");
+            break;
+        }
+        // Biased: shutdown and deadlines first, so a peer that keeps the
+        // socket busy cannot starve them.
+        tokio::select! {
+            biased;
+            () = shutdown.triggered(), if !shutting_down => {
+                shutting_down = true;
+                session.conn().shutdown(Instant::now());
+            }
+            () = sleep_until(deadline), if deadline.is_some() => {
+                session.conn().handle_timeout(Instant::now());
+            }
+            ready = stream.writable(), if wants_write => {
+                if ready.is_err() {
+                    session.conn().handle_write_error();
+                }
+            }
+            ready = stream.readable(), if wants_read => match ready {
+                Ok(()) => read(&stream, session.conn(), &mut unread),
+                Err(_) => session.conn().handle_eof(Instant::now()),
+            },
+        }
+    }
+    debug!(requests = session.connection().requests(), "closed");
+}
+
+/// Hands the core input it had no room for before.
+fn feed(conn: &mut ServerConnection, unread: &mut Vec<u8>) {
+    let taken = conn.handle_read(unread, Instant::now());
+    unread.drain(..taken);
+    if unread.is_empty() {
+        // Free it: an idle connection should hold no buffers.
+        *unread = Vec::new();
+    }
+}
+
+/// Reads what the socket has into the scratch buffer and hands it to the core.
+fn read(stream: &TcpStream, conn: &mut ServerConnection, unread: &mut Vec<u8>) {
+    SCRATCH.with_borrow_mut(|scratch| match stream.try_read(scratch) {
+        Ok(0) => conn.handle_eof(Instant::now()),
+        Ok(n) => {
+            let taken = conn.handle_read(&scratch[..n], Instant::now());
+            unread.extend_from_slice(&scratch[taken..n]);
+        }
+        // A spurious wake-up: readiness is cleared, the next wait is real.
+        Err(e) if would_block(&e) || interrupted(&e) => {}
+        // A reset: the core decides whether anything is left to do.
+        Err(e) => {
+            debug!(error = %e, "read failed");
+            conn.handle_eof(Instant::now());
+        }
+    });
+}
+
+/// Writes as much of the queued output as the socket takes in one call.
+fn write(stream: &TcpStream, conn: &mut ServerConnection) -> io::Result<()> {
+    let mut slices = [IoSlice::new(&[]); 16];
+    let count = conn.transmit_slices(&mut slices);
+    let written = stream.try_write_vectored(&slices[..count])?;
+    if written == 0 {
+        return Err(io::ErrorKind::WriteZero.into());
+    }
+    conn.advance_transmit(written, Instant::now());
+    Ok(())
+}
+
+/// "Would block" is the OS saying the socket is not ready: wait for it.
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// A signal interrupted the call: just try again.
+fn interrupted(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+}
+
+/// Sleeps until `deadline`; never completes without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
