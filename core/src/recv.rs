@@ -43,6 +43,11 @@ impl RecvBuffer {
         self.filled == 0
     }
 
+    /// Bytes that can still be received.
+    pub(crate) fn room(&self) -> usize {
+        self.bound.saturating_sub(self.filled)
+    }
+
     pub(crate) fn is_full(&self) -> bool {
         self.filled >= self.bound
     }

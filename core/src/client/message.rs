@@ -75,6 +75,16 @@ impl ClientRequest {
     pub fn method(&self) -> &Method {
         &self.method
     }
+
+    /// The request-target.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The application's fields.
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
 }
 
 /// How a response's body is framed (RFC 9112 §6.3), as the core decided.

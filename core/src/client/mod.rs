@@ -175,6 +175,16 @@ impl ClientConnection {
         self.closed
     }
 
+    /// How many bytes `handle_read` takes now (0 while `wants_read()` is
+    /// false).
+    pub fn recv_capacity(&self) -> usize {
+        if self.wants_read() {
+            self.recv.room()
+        } else {
+            0
+        }
+    }
+
     /// Bytes queued for sending.
     pub fn transmit_len(&self) -> usize {
         self.transmit.len()

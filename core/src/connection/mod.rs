@@ -244,6 +244,17 @@ impl ServerConnection {
         self.recv.len()
     }
 
+    /// How many bytes `handle_read` takes now: the receive buffer's free
+    /// room, or 0 while `wants_read()` is false. A shell that reads into its
+    /// own scratch buffer reads at most this much, so nothing is left over.
+    pub fn recv_capacity(&self) -> usize {
+        if self.wants_read() {
+            self.recv.room()
+        } else {
+            0
+        }
+    }
+
     /// Bytes queued for sending.
     pub fn transmit_len(&self) -> usize {
         self.transmit.len()

@@ -1,0 +1,48 @@
+//! The conformance suite, once per shell. Each shell gets a module with one
+//! test per case group; the groups live in `nutshell_tests`.
+
+/// Stamps the suite out for one shell crate.
+macro_rules! conformance_suite {
+    ($name:ident, $krate:ident) => {
+        mod $name {
+            use nutshell_core::service::demo::DemoApp;
+            use nutshell_core::service::ServerOptions;
+            use nutshell_tests::Running;
+
+            /// Starts the shell on 127.0.0.1:0 with the demo app.
+            fn start(options: ServerOptions) -> Running {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+                let server = $krate::Server::from_listener(listener, DemoApp, options)
+                    .expect("from_listener");
+                let addr = server.local_addr();
+                let signal = server.shutdown_signal();
+                Running::spawn(stringify!($name), addr, signal, move || server.run())
+            }
+
+            conformance_suite!(@tests
+                scenarios::routes, scenarios::connection, scenarios::bodies, scenarios::smuggling,
+                scenarios::limits, scenarios::continue_100, scenarios::upload_8mib,
+                scenarios::download_64mib, scenarios::header_timeout,
+                scenarios::idle_timeout, scenarios::write_stall,
+                scenarios::client_resets, scenarios::half_close,
+                scenarios::concurrent_clients, scenarios::flood_never_reads,
+                scenarios::graceful_shutdown, clients::ureq_client,
+                clients::hyper_client, clients::curl_client
+            );
+        }
+    };
+    (@tests $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                nutshell_tests::$module::$test(start);
+            }
+        )*
+    };
+}
+
+conformance_suite!(tokio, nutshell_tokio);
+conformance_suite!(smol, nutshell_smol);
+// Not committed yet when this suite landed; enable once the shell is in:
+// conformance_suite!(blocking, nutshell_blocking);
+// conformance_suite!(mio, nutshell_mio);
