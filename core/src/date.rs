@@ -17,6 +17,8 @@ pub(crate) struct DateClock {
     anchor: Instant,
     anchor_unix: Duration,
     cached_second: Option<u64>,
+    /// The instants between which `cached` is right.
+    valid: Option<(Instant, Instant)>,
     cached: [u8; DATE_LEN],
 }
 
@@ -29,17 +31,29 @@ impl DateClock {
             anchor: now,
             anchor_unix,
             cached_second: None,
+            valid: None,
             cached: [b' '; DATE_LEN],
         }
     }
 
     /// The `Date` value for `now`.
     pub(crate) fn date(&mut self, now: Instant) -> &[u8; DATE_LEN] {
-        let second = (self.anchor_unix + now.saturating_duration_since(self.anchor)).as_secs();
+        if self
+            .valid
+            .is_some_and(|(from, until)| from <= now && now < until)
+        {
+            return &self.cached;
+        }
+        let since_anchor = now.saturating_duration_since(self.anchor);
+        let unix = self.anchor_unix + since_anchor;
+        let second = unix.as_secs();
         if self.cached_second != Some(second) {
             self.cached = format_imf_fixdate(second);
             self.cached_second = Some(second);
         }
+        let into_second = Duration::from_nanos(u64::from(unix.subsec_nanos()));
+        let from = now.checked_sub(into_second).unwrap_or(now);
+        self.valid = Some((from, from + Duration::from_secs(1)));
         &self.cached
     }
 }

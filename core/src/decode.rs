@@ -255,10 +255,7 @@ fn trailers(
         return Err(ProtocolError::TrailersTooLarge);
     }
     let section = &data[..end];
-    let bare_lf = section
-        .iter()
-        .enumerate()
-        .any(|(i, b)| *b == b'\n' && (i == 0 || section[i - 1] != b'\r'));
+    let bare_lf = crate::parse::has_bare_lf(section);
     if bare_lf && !config.lenient_bare_lf {
         return Err(ProtocolError::BareLineFeed);
     }

@@ -21,8 +21,7 @@ pub(crate) const MAX_HEADER_SLOTS: usize = 256;
 /// search once more bytes arrive.
 pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
     let mut at = from;
-    while let Some(offset) = buf[at..].iter().position(|b| *b == b'\n') {
-        let lf = at + offset;
+    while let Some(lf) = find_lf(buf, at) {
         match &buf[lf + 1..] {
             [b'\n', ..] => return Ok(lf + 2),
             [b'\r', b'\n', ..] => return Ok(lf + 3),
@@ -36,7 +35,7 @@ pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
 /// Checks the request line's length while the head is still incomplete.
 pub(crate) fn check_request_line(buf: &[u8], config: &Config) -> Result<(), ProtocolError> {
     let limit = config.limits.max_request_line;
-    let line_len = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
+    let line_len = find_lf(&buf[..buf.len().min(limit + 2)], 0).unwrap_or(buf.len());
     if line_len > limit + 1 {
         return Err(ProtocolError::RequestLineTooLong);
     }
@@ -105,10 +104,38 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
 }
 
 pub(crate) fn has_bare_lf(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(lf) = find_lf(bytes, at) {
+        if lf == 0 || bytes[lf - 1] != b'\r' {
+            return true;
+        }
+        at = lf + 1;
+    }
+    false
+}
+
+/// The first LF at or after `from`. Heads are scanned a word at a time
+/// (the "has zero byte" trick), since this scan runs over every request.
+pub(crate) fn find_lf(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = ONES * b'\n' as u64;
+    let mut at = from;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ LFS;
+        // The lowest flagged byte is always a true match; higher ones may
+        // be borrows from it, which is why only the lowest is used.
+        let found = word.wrapping_sub(ONES) & !word & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
     bytes
+        .get(at..)?
         .iter()
-        .enumerate()
-        .any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+        .position(|b| *b == b'\n')
+        .map(|offset| at + offset)
 }
 
 /// Names what `httparse` refused, from the bytes themselves.
@@ -285,6 +312,21 @@ mod tests {
             Ok(head.len() - 4)
         );
         assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Ok(24));
+    }
+
+    #[test]
+    fn finds_every_lf_a_word_at_a_time() {
+        let text = b"abcdefgh\nijklmnopqrstuvw\n\nxyz0123456789\n";
+        let expected: Vec<usize> = (0..text.len()).filter(|i| text[*i] == b'\n').collect();
+        for from in 0..text.len() {
+            let want = expected.iter().copied().find(|i| *i >= from);
+            assert_eq!(find_lf(text, from), want, "from {from}");
+        }
+        assert_eq!(find_lf(b"\x0b\x0a", 0), Some(1));
+        assert_eq!(find_lf(b"\x8a\x0a\x09\x0b", 0), Some(1));
+        assert!(has_bare_lf(b"a\r\nb\nc"));
+        assert!(!has_bare_lf(b"a\r\nb\r\n\r\n"));
+        assert!(has_bare_lf(b"\n"));
     }
 
     #[test]

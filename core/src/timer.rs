@@ -47,12 +47,16 @@ enum Deadline {
 #[derive(Debug, Clone)]
 pub(crate) struct Timers {
     deadlines: [Deadline; ALL.len()],
+    /// Whether any timer is pending: `resolve` runs on every input, and
+    /// usually has nothing to do.
+    any_pending: bool,
 }
 
 impl Timers {
     pub(crate) fn new() -> Self {
         Timers {
             deadlines: [Deadline::Off; ALL.len()],
+            any_pending: false,
         }
     }
 
@@ -63,6 +67,7 @@ impl Timers {
     /// Arms `timer` to fire `after` the next input's `now`.
     pub(crate) fn set_pending(&mut self, timer: Timer, after: Duration) {
         self.deadlines[timer as usize] = Deadline::Pending(after);
+        self.any_pending = true;
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
@@ -79,6 +84,9 @@ impl Timers {
 
     /// Starts the pending timers at `now`.
     pub(crate) fn resolve(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.any_pending) {
+            return;
+        }
         for deadline in &mut self.deadlines {
             if let Deadline::Pending(after) = *deadline {
                 *deadline = Deadline::At(now + after);

@@ -18,6 +18,7 @@ impl ServerConnection {
     /// HTTP/1.1 and close-delimited for HTTP/1.0) and `Connection`.
     pub fn send_response(&mut self, head: ResponseHead) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
+        self.scratch_room();
         let max_reached = self
             .config
             .max_requests_per_connection
@@ -98,6 +99,7 @@ impl ServerConnection {
                 self.queue(data);
             }
             BodyEncoder::Chunked => {
+                self.scratch_room();
                 encode::chunk_line(&mut self.scratch, data.len());
                 self.queue_scratch();
                 self.queue(data);

@@ -340,6 +340,18 @@ impl ServerConnection {
         self.transmit.push(bytes);
     }
 
+    /// Makes room in `scratch` for a head or a chunk line. Reserving a block
+    /// at a time means a run of pipelined responses shares one allocation
+    /// instead of one each; the block stays small so that an idle
+    /// connection stays small too.
+    fn scratch_room(&mut self) {
+        const MIN_ROOM: usize = 256;
+        const BLOCK: usize = 1024;
+        if self.scratch.capacity() - self.scratch.len() < MIN_ROOM {
+            self.scratch.reserve(BLOCK);
+        }
+    }
+
     /// Queues what `scratch` holds.
     fn queue_scratch(&mut self) {
         let bytes = self.scratch.split().freeze();
