@@ -4,7 +4,7 @@
 //! connection; latency is measured per request, from the moment it is
 //! queued to the end of its response, into an HDR histogram.
 
-mod report;
+pub(crate) mod report;
 mod worker;
 
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -1,0 +1,199 @@
+//! `nutshell serve`: the demo application on the shell of your choice.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use nutshell_core::service::demo::DemoApp;
+use nutshell_core::service::{ServerOptions, ShutdownSignal};
+use nutshell_core::Config;
+
+/// Options of `nutshell serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Which shell drives the connections.
+    #[arg(long, value_enum, default_value_t = Shell::Mio)]
+    shell: Shell,
+
+    /// Address to listen on (host:port; a host name is resolved).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+
+    /// Worker threads (event loops or runtime workers); default: the number
+    /// of cores. The blocking shell uses a thread per connection and ignores it.
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// Connections served at once; more wait in the listen backlog.
+    /// Default: 10000 (1024 for the blocking shell).
+    #[arg(long)]
+    max_connections: Option<usize>,
+
+    /// Time a client has to send a whole request head (e.g. 30s, 500ms);
+    /// then 408 and close.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    header_timeout: Duration,
+
+    /// Time a kept-alive connection may wait for its next request; then a
+    /// silent close.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    idle_timeout: Duration,
+
+    /// Time without write progress before a client that does not read is
+    /// dropped.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    write_timeout: Duration,
+
+    /// Largest request body in bytes; larger bodies get 413.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_body: u64,
+}
+
+/// The four shells, all serving the same core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shell {
+    /// One mio event loop per thread, connections spread across them.
+    Mio,
+    /// A multi-threaded tokio runtime, one task per connection.
+    Tokio,
+    /// An async-executor on N threads with async-io, one task per connection.
+    Smol,
+    /// A blocking thread per connection (std only).
+    Blocking,
+    /// The baseline: hyper 1 on a tokio runtime, serving the same routes
+    /// (not a nutshell shell; for comparison).
+    #[cfg(feature = "hyper-baseline")]
+    Hyper,
+}
+
+impl Shell {
+    fn name(self) -> &'static str {
+        match self {
+            Shell::Mio => "mio",
+            Shell::Tokio => "tokio",
+            Shell::Smol => "smol",
+            Shell::Blocking => "blocking",
+            #[cfg(feature = "hyper-baseline")]
+            Shell::Hyper => "hyper",
+        }
+    }
+}
+
+/// Parses `250ms`, `30s`, `2m`, or a plain number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(|n| Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| format!("'{text}' is not a duration (try 30s, 500ms or 2m)"))
+}
+
+/// The same steps for every shell; a macro because the shells share a
+/// shape, not a trait.
+macro_rules! serve {
+    ($shell:ident, $args:expr, $addrs:expr, $options:expr) => {{
+        let threads = $options.threads;
+        let server = $shell::Server::bind(&$addrs[..], DemoApp, $options)
+            .map_err(|e| format!("cannot listen on {}: {}", $args.addr, describe(&e)))?;
+        let addr = server.local_addr();
+        let signal = server.shutdown_signal();
+        install_signal_handler(signal)?;
+        tracing::info!(shell = $args.shell.name(), %addr, threads, "listening on http://{addr}/");
+        server
+            .run()
+            .map_err(|e| format!("{} shell failed: {}", $args.shell.name(), describe(&e)))?;
+        tracing::info!(shell = $args.shell.name(), %addr, "shut down");
+        Ok(())
+    }};
+}
+
+/// Binds, serves until a signal, and reports failures as one message.
+pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
+    let addrs: Vec<SocketAddr> = args
+        .addr
+        .to_socket_addrs()
+        .map_err(|e| format!("invalid address '{}': {e}", args.addr))?
+        .collect();
+    let options = options(&args);
+    match args.shell {
+        Shell::Mio => serve!(nutshell_mio, args, addrs, options),
+        Shell::Tokio => serve!(nutshell_tokio, args, addrs, options),
+        Shell::Smol => serve!(nutshell_smol, args, addrs, options),
+        Shell::Blocking => serve!(nutshell_blocking, args, addrs, options),
+        #[cfg(feature = "hyper-baseline")]
+        Shell::Hyper => serve_hyper(&args, &addrs, &options),
+    }
+}
+
+/// The hyper baseline, with the same logging and signals as the shells.
+#[cfg(feature = "hyper-baseline")]
+fn serve_hyper(
+    args: &ServeArgs,
+    addrs: &[SocketAddr],
+    options: &ServerOptions,
+) -> Result<(), String> {
+    let listener = std::net::TcpListener::bind(addrs)
+        .map_err(|e| format!("cannot listen on {}: {}", args.addr, describe(&e)))?;
+    let addr = listener.local_addr().map_err(|e| describe(&e))?;
+    let signal = ShutdownSignal::new();
+    install_signal_handler(signal.clone())?;
+    tracing::info!(shell = "hyper", %addr, threads = options.threads, "listening on http://{addr}/");
+    crate::baseline::serve(listener, options.threads, signal)
+        .map_err(|e| format!("hyper failed: {}", describe(&e)))?;
+    tracing::info!(shell = "hyper", %addr, "shut down");
+    Ok(())
+}
+
+fn options(args: &ServeArgs) -> ServerOptions {
+    let mut config = Config::default();
+    config.timeouts.head = args.header_timeout;
+    config.timeouts.idle = args.idle_timeout;
+    config.timeouts.write = args.write_timeout;
+    config.limits.max_body = args.max_body;
+    let mut options = ServerOptions::default().config(config);
+    if let Some(threads) = args.threads {
+        options = options.threads(threads);
+    }
+    if let Some(max) = args.max_connections {
+        options = options.max_connections(max);
+    }
+    options
+}
+
+/// Ctrl-C or SIGTERM starts a graceful shutdown; a second one exits at once.
+fn install_signal_handler(signal: ShutdownSignal) -> Result<(), String> {
+    let again = AtomicBool::new(false);
+    ctrlc::set_handler(move || {
+        if again.swap(true, Ordering::SeqCst) {
+            tracing::warn!("second interrupt: exiting without waiting");
+            std::process::exit(130);
+        }
+        tracing::info!("shutting down: finishing requests in flight (Ctrl-C again to exit now)");
+        signal.trigger();
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
+}
+
+/// An I/O error as a short lowercase phrase, without the OS error number.
+fn describe(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".into(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => error.to_string(),
+    }
+}
