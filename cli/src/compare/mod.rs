@@ -89,6 +89,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let mut results = Results::new(cores, duration, &args.shells, &threads);
+    results.pinning = threads.iter().map(|t| (*t, pinning(cores, *t))).collect();
     eprintln!("{}", results.setup_line());
     if (idle_count as u64) * 2 + 64 > files_limit && workloads.contains(&Workload::Idle) {
         eprintln!("note: the open-files limit is {files_limit}; holding {idle_count} connections may fail");
@@ -114,7 +115,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
             let base = format!("http://{}", server.addr);
             for &workload in &workloads {
                 progress.start(shell, server_threads, workload);
-                match workload.plan(&base, duration, &load_cpus) {
+                match workload.plan(&base, duration, &load_cpus, load_cpus.len().max(1)) {
                     None => {
                         let (before, _) = server.rss();
                         let held =
@@ -174,13 +175,17 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
 const SHELLS: [&str; 5] = ["mio", "tokio", "smol", "blocking", "hyper"];
 
 /// Server cores and load-generator cores for `threads` server threads: the
-/// load generator takes the last core, the server the ones before it.
+/// server takes the first cores, the load generator the rest (at most as
+/// many as the server has, so the load scales with the server), and never
+/// do the two share one.
 fn pinning(cores: usize, threads: usize) -> (Vec<usize>, Vec<usize>) {
     if cores < 2 {
         return (Vec::new(), Vec::new());
     }
-    let load = vec![cores - 1];
-    let server = (0..threads.min(cores - 1)).collect();
+    let server_cores = threads.min(cores - 1);
+    let load_cores = (cores - server_cores).min(server_cores.max(1));
+    let server = (0..server_cores).collect();
+    let load = (server_cores..server_cores + load_cores).collect();
     (server, load)
 }
 

@@ -100,6 +100,9 @@ impl Memory {
     }
 }
 
+/// Server cores and load-generator cores.
+pub(crate) type Cores = (Vec<usize>, Vec<usize>);
+
 /// Everything from one run.
 #[derive(Debug)]
 pub(crate) struct Results {
@@ -111,6 +114,8 @@ pub(crate) struct Results {
     pub(crate) memory: Vec<Memory>,
     peaks: Vec<(String, usize, u64)>,
     failed: Vec<(String, usize, String)>,
+    /// Server and load-generator cores for each server thread count.
+    pub(crate) pinning: Vec<(usize, Cores)>,
 }
 
 impl Results {
@@ -129,23 +134,23 @@ impl Results {
             memory: Vec::new(),
             peaks: Vec::new(),
             failed: Vec::new(),
+            pinning: Vec::new(),
         }
     }
 
     pub(crate) fn setup_line(&self) -> String {
-        let pinning = if self.cores >= 2 {
-            format!(
-                "server pinned to cores 0..{}, load generator to core {}",
-                self.cores - 2,
-                self.cores - 1
-            )
-        } else {
+        let pinning = if self.cores < 2 {
             "one core: server and load generator share it (no pinning)".to_string()
+        } else {
+            self.pinning
+                .iter()
+                .map(|(threads, (server, load))| {
+                    format!("{threads} server thread(s) on cores {server:?}, load on cores {load:?}")
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
         };
-        format!(
-            "nutshell compare: {} cores; {pinning}; {:?} per workload",
-            self.cores, self.duration
-        )
+        format!("nutshell compare: {} cores; {pinning}; {:?} per workload", self.cores, self.duration)
     }
 
     pub(crate) fn measured(&mut self, measured: Measured) {

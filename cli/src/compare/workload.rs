@@ -67,6 +67,7 @@ impl Workload {
         base: &str,
         duration: Duration,
         cpus: &[usize],
+        threads: usize,
     ) -> Option<Result<LoadPlan, String>> {
         let (path, connections, pipeline, method, body) = match self {
             Workload::Get(n) => ("/", n, 1, Method::GET, 0),
@@ -80,7 +81,7 @@ impl Workload {
             plan.connections = connections;
             plan.pipeline = pipeline;
             plan.duration = duration;
-            plan.threads = 1;
+            plan.threads = threads.clamp(1, connections);
             plan.cpus = cpus.to_vec();
             plan
         }))
