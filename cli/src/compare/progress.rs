@@ -10,6 +10,7 @@ pub(crate) struct Bar {
     done: usize,
     current: String,
     started: Instant,
+    last_detail: Instant,
 }
 
 impl Bar {
@@ -19,6 +20,7 @@ impl Bar {
             done: 0,
             current: String::new(),
             started: Instant::now(),
+            last_detail: Instant::now(),
         }
     }
 
@@ -27,8 +29,12 @@ impl Bar {
         self.draw("");
     }
 
+    /// Redraws with a detail, at most ten times a second.
     pub(crate) fn detail(&mut self, detail: &str) {
-        self.draw(detail);
+        if self.last_detail.elapsed() >= std::time::Duration::from_millis(100) {
+            self.last_detail = Instant::now();
+            self.draw(detail);
+        }
     }
 
     pub(crate) fn done(&mut self) {

@@ -145,12 +145,17 @@ impl Results {
             self.pinning
                 .iter()
                 .map(|(threads, (server, load))| {
-                    format!("{threads} server thread(s) on cores {server:?}, load on cores {load:?}")
+                    format!(
+                        "{threads} server thread(s) on cores {server:?}, load on cores {load:?}"
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        format!("nutshell compare: {} cores; {pinning}; {:?} per workload", self.cores, self.duration)
+        format!(
+            "nutshell compare: {} cores; {pinning}; {:?} per workload",
+            self.cores, self.duration
+        )
     }
 
     pub(crate) fn measured(&mut self, measured: Measured) {
