@@ -62,14 +62,16 @@ impl RequestHead {
     /// The path of an origin-form target, without the query.
     pub fn path(&self) -> &str {
         let target = self.target();
-        let target = match target.find("://") {
-            Some(scheme_end) => {
-                let rest = &target[scheme_end + 3..];
-                rest.find('/').map_or("/", |slash| &rest[slash..])
-            }
-            None => target,
+        // Origin-form is by far the most common: no scheme to look for.
+        let path = if target.starts_with('/') {
+            target
+        } else if let Some(scheme_end) = target.find("://") {
+            let rest = &target[scheme_end + 3..];
+            rest.find('/').map_or("/", |slash| &rest[slash..])
+        } else {
+            target
         };
-        target.split('?').next().unwrap_or(target)
+        path.split_once('?').map_or(path, |(path, _query)| path)
     }
 
     /// The header fields in the order received: name (as sent) and value.
