@@ -837,3 +837,22 @@ fn lingering_reads_are_bounded() {
     h.feed(&[b'z'; 60]);
     assert!(h.is_closed());
 }
+
+#[test]
+fn path_strips_scheme_authority_and_query() {
+    let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = paths.clone();
+    let mut h = Harness::new(
+        Config::default(),
+        common::origin(),
+        move |conn: &mut ServerConnection, event: &Event| {
+            if let Event::Request(head) = event {
+                seen.lock().unwrap().push(head.path().to_string());
+                conn.respond(ResponseHead::new(StatusCode::OK), Bytes::new())
+                    .unwrap();
+            }
+        },
+    );
+    h.feed(b"GET /a/b?c=d HTTP/1.1\r\nHost: a\r\n\r\nGET http://a.test/x?y HTTP/1.1\r\nHost: a\r\n\r\nGET http://a.test HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(*paths.lock().unwrap(), ["/a/b", "/x", "/", "*"]);
+}
