@@ -168,9 +168,13 @@ fn options(args: &ServeArgs) -> ServerOptions {
     if let Some(threads) = args.threads {
         options = options.threads(threads);
     }
-    if let Some(max) = args.max_connections {
-        options = options.max_connections(max);
-    }
+    // A thread per connection: the blocking shell gets a lower default cap.
+    let default_max = if args.shell == Shell::Blocking {
+        1024
+    } else {
+        options.max_connections
+    };
+    options = options.max_connections(args.max_connections.unwrap_or(default_max));
     options
 }
 

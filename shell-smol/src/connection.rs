@@ -48,9 +48,6 @@ pub(crate) async fn serve<A: AsyncHandler>(
         Instant::now(),
         SystemTime::now(),
     ));
-    // Bytes read that the core had no room for yet (its receive buffer is
-    // bounded); fed to it before the socket is read again. Usually empty.
-    let mut unread = Vec::new();
     let mut shutting_down = false;
     let mut write_shut = false;
     loop {
@@ -83,13 +80,8 @@ pub(crate) async fn serve<A: AsyncHandler>(
         if conn.is_closed() {
             break;
         }
-        // 4. Wait for what the core wants next. Input it could not take
-        // before goes in first, without waiting.
-        if !unread.is_empty() && conn.wants_read() {
-            feed(conn, &mut unread);
-            continue;
-        }
-        let wants_read = conn.wants_read() && unread.is_empty();
+        // 4. Wait for what the core wants next.
+        let wants_read = conn.wants_read();
         let wants_write = conn.wants_write();
         let deadline = conn.poll_timeout();
         if !wants_read && !wants_write && deadline.is_none() {
@@ -125,7 +117,7 @@ pub(crate) async fn serve<A: AsyncHandler>(
                 }
             }
             Wake::Readable(ready) => match ready {
-                Ok(()) => read(&stream, session.conn(), &mut unread),
+                Ok(()) => read(&stream, session.conn()),
                 Err(_) => session.conn().handle_eof(Instant::now()),
             },
         }
@@ -133,30 +125,23 @@ pub(crate) async fn serve<A: AsyncHandler>(
     debug!(requests = session.connection().requests(), "closed");
 }
 
-/// Hands the core input it had no room for before.
-fn feed(conn: &mut ServerConnection, unread: &mut Vec<u8>) {
-    let taken = conn.handle_read(unread, Instant::now());
-    unread.drain(..taken);
-    if unread.is_empty() {
-        // Free it: an idle connection should hold no buffers.
-        *unread = Vec::new();
-    }
-}
-
-/// Reads what the socket has into the scratch buffer and hands it to the core.
-fn read(stream: &Async<TcpStream>, conn: &mut ServerConnection, unread: &mut Vec<u8>) {
-    SCRATCH.with_borrow_mut(|scratch| match stream.get_ref().read(scratch) {
-        Ok(0) => conn.handle_eof(Instant::now()),
-        Ok(n) => {
-            let taken = conn.handle_read(&scratch[..n], Instant::now());
-            unread.extend_from_slice(&scratch[taken..n]);
-        }
-        // A spurious wake-up: the next wait is real.
-        Err(e) if would_block(&e) || interrupted(&e) => {}
-        // A reset: the core decides whether anything is left to do.
-        Err(e) => {
-            debug!(error = %e, "read failed");
-            conn.handle_eof(Instant::now());
+/// Reads what the socket has into the scratch buffer and hands it to the
+/// core, never more than the core has room for, so nothing is left over.
+fn read(stream: &Async<TcpStream>, conn: &mut ServerConnection) {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let room = conn.recv_capacity().min(scratch.len());
+        match stream.get_ref().read(&mut scratch[..room]) {
+            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(n) => {
+                conn.handle_read(&scratch[..n], Instant::now());
+            }
+            // A spurious wake-up: the next wait is real.
+            Err(e) if would_block(&e) || interrupted(&e) => {}
+            // A reset: the core decides whether anything is left to do.
+            Err(e) => {
+                debug!(error = %e, "read failed");
+                conn.handle_eof(Instant::now());
+            }
         }
     });
 }

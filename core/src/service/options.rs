@@ -16,8 +16,9 @@ pub struct ServerOptions {
     /// Limits, timeouts and switches for every connection.
     pub config: Arc<Config>,
     /// Connections served at once; beyond it, a shell leaves new ones in the
-    /// listen backlog until one closes. Default: 10,000 (1,024 for the
-    /// blocking shell, a thread each; see its docs).
+    /// listen backlog until one closes. Default: 10,000 for every shell. The
+    /// blocking shell spends a thread on each, so there a lower cap (say
+    /// 1,024) suits small machines; `nutshell serve` uses 1,024 for it.
     pub max_connections: usize,
 }
 
