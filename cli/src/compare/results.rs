@@ -331,6 +331,24 @@ impl Results {
         out
     }
 
+    /// Fails if a server did not start or a load got no answer at all.
+    pub(crate) fn smoke_check(&self) -> Result<(), String> {
+        if let Some((shell, threads, why)) = self.failed.first() {
+            return Err(format!("{shell} ({threads} threads) did not start: {why}"));
+        }
+        if let Some(m) = self.measured.iter().find(|m| m.requests == 0) {
+            return Err(format!(
+                "{} got no answers on {}",
+                m.shell,
+                m.workload.label()
+            ));
+        }
+        if let Some(m) = self.memory.iter().find(|m| m.held == 0) {
+            return Err(format!("{} held no idle connection", m.shell));
+        }
+        Ok(())
+    }
+
     pub(crate) fn to_json(&self) -> String {
         let measured: Vec<serde_json::Value> = self
             .measured
