@@ -169,6 +169,11 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    if args.quick {
+        // The smoke run proves the pipeline: every server started and every
+        // load got answers. Speed is never judged here.
+        results.smoke_check()?;
+    }
     Ok(())
 }
 
