@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::cases::{self, run_group};
 use crate::reference::{self, Step};
-use crate::server::{options, test_config, Start, SHUTDOWN_BOUND};
+use crate::server::{options, test_config, Launch, Start, SHUTDOWN_BOUND};
 use crate::wire::{self, Ending, Mode, GET_ROOT, HELLO};
 
 /// The demo routes.
@@ -442,5 +442,16 @@ pub fn graceful_shutdown(start: Start) {
     match server.wait(SHUTDOWN_BOUND) {
         Ok(Ok(())) => {}
         other => panic!("run() after the shutdown: {other:?}"),
+    }
+}
+
+/// A shutdown triggered before `run()` is called: `run()` returns `Ok`
+/// promptly, without waiting for anything (every loop or task the shell
+/// starts must see a signal that fired before it registered its wake-up).
+pub fn shutdown_before_run(launch: Launch) {
+    let mut server = launch(options(test_config()), true);
+    match server.wait(SHUTDOWN_BOUND) {
+        Ok(Ok(())) => {}
+        other => panic!("run() with the shutdown already triggered: {other:?}"),
     }
 }

@@ -13,6 +13,10 @@ use nutshell_core::Config;
 /// one per shell, around `Server::from_listener(.., DemoApp, options)`.
 pub type Start = fn(ServerOptions) -> Running;
 
+/// Like [`Start`], and with `true` the shutdown is triggered before the
+/// server's `run()` is called.
+pub type Launch = fn(ServerOptions, bool) -> Running;
+
 /// Longest a graceful shutdown may take before the test fails: far above
 /// any deadline the tests configure, so only a hung shell trips it.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);

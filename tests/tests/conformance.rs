@@ -9,14 +9,27 @@ macro_rules! conformance_suite {
             use nutshell_core::service::ServerOptions;
             use nutshell_tests::Running;
 
-            /// Starts the shell on 127.0.0.1:0 with the demo app.
-            fn start(options: ServerOptions) -> Running {
+            /// Starts the shell on 127.0.0.1:0 with the demo app; with
+            /// `triggered`, the shutdown is triggered before `run()`.
+            fn launch(options: ServerOptions, triggered: bool) -> Running {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
                 let server = $krate::Server::from_listener(listener, DemoApp, options)
                     .expect("from_listener");
                 let addr = server.local_addr();
                 let signal = server.shutdown_signal();
+                if triggered {
+                    signal.trigger();
+                }
                 Running::spawn(stringify!($name), addr, signal, move || server.run())
+            }
+
+            fn start(options: ServerOptions) -> Running {
+                launch(options, false)
+            }
+
+            #[test]
+            fn shutdown_before_run() {
+                nutshell_tests::scenarios::shutdown_before_run(launch);
             }
 
             conformance_suite!(@tests
@@ -43,6 +56,5 @@ macro_rules! conformance_suite {
 
 conformance_suite!(tokio, nutshell_tokio);
 conformance_suite!(smol, nutshell_smol);
-// Not committed yet when this suite landed; enable once the shell is in:
-// conformance_suite!(blocking, nutshell_blocking);
-// conformance_suite!(mio, nutshell_mio);
+conformance_suite!(blocking, nutshell_blocking);
+conformance_suite!(mio, nutshell_mio);
