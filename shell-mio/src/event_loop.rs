@@ -50,6 +50,10 @@ pub(crate) struct EventLoop<'h, H> {
     buffer: Box<[u8]>,
     handler: &'h H,
     config: Arc<Config>,
+    /// Checked after every wake-up, before the events are handled: a
+    /// request that arrives with (or after) the shutdown is answered as
+    /// one arriving during it, whatever order the batch lists them in.
+    signal: ShutdownSignal,
 }
 
 impl<'h, H: Handler> EventLoop<'h, H> {
@@ -81,6 +85,7 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             handler,
             config,
+            signal: signal.clone(),
         })
     }
 
@@ -89,6 +94,10 @@ impl<'h, H: Handler> EventLoop<'h, H> {
         let mut events = Events::with_capacity(EVENTS);
         let mut now = Instant::now();
         loop {
+            // A shutdown triggered before this loop registered its waker.
+            if self.listener.is_some() && self.signal.is_triggered() {
+                self.shut_down(now);
+            }
             self.accept(now);
             if self.listener.is_none() && self.connections.is_empty() {
                 return Ok(());
@@ -101,6 +110,9 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             }
             // One clock reading per wake-up, for everything it handles.
             now = Instant::now();
+            if self.listener.is_some() && self.signal.is_triggered() {
+                self.shut_down(now);
+            }
             for event in &events {
                 self.dispatch(event, now);
             }

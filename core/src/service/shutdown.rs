@@ -54,7 +54,9 @@ impl ShutdownSignal {
     }
 
     /// Registers a function that wakes one of the shell's loops. It runs on
-    /// `trigger`, or at once if the signal was already triggered.
+    /// `trigger`, or at once if the signal was already triggered. Either way
+    /// it is kept as long as the signal lives, so what it holds (a
+    /// `mio::Waker`, a channel) stays open for the loop waiting on it.
     pub fn on_trigger(&self, wake: impl Fn() + Send + Sync + 'static) {
         let mut wakers = self
             .inner
@@ -62,10 +64,37 @@ impl ShutdownSignal {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.is_triggered() {
-            drop(wakers);
             wake();
-            return;
         }
         wakers.push(Box::new(wake));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn wakers_run_once_and_live_as_long_as_the_signal() {
+        let signal = ShutdownSignal::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let early = calls.clone();
+        signal.on_trigger(move || {
+            early.fetch_add(1, Ordering::SeqCst);
+        });
+        signal.trigger();
+        signal.trigger();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        // Registered after the trigger: runs at once, and what it holds
+        // stays alive (a loop's waker must not be closed under it).
+        let late = calls.clone();
+        signal.on_trigger(move || {
+            late.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(Arc::strong_count(&calls), 3);
+        assert!(signal.is_triggered());
     }
 }
