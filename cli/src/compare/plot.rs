@@ -36,19 +36,21 @@ pub(crate) fn svg(results: &Results) -> String {
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         out,
-        r#"<text x="10" y="24" font-size="16">nutshell compare: server CPU per request (µs, lower is better), {threads} server thread(s)</text>"#
+        r#"<text x="10" y="24" font-size="16">nutshell compare: server CPU per request (µs, lower is better), {threads} server thread(s)</text><text x="10" y="40" font-size="11">each workload drawn to its own scale</text>"#
     );
 
-    let max_cpu = results
-        .measured
-        .iter()
-        .filter(|m| m.threads == threads)
-        .filter_map(|m| m.cpu_per_request_us())
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    let scale = (WIDTH - LEFT - 80.0) / max_cpu;
-    let mut y = 50.0;
+    let mut y = 56.0;
     for workload in &workloads {
+        // Each workload on its own scale: a 1 MiB download costs a hundred
+        // times a GET, and one scale would flatten every other group.
+        let max_cpu = results
+            .measured
+            .iter()
+            .filter(|m| m.threads == threads && m.workload == *workload)
+            .filter_map(|m| m.cpu_per_request_us())
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let scale = (WIDTH - LEFT - 80.0) / max_cpu;
         let _ = writeln!(
             out,
             r#"<text x="10" y="{}">{}</text>"#,
