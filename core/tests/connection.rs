@@ -856,3 +856,26 @@ fn path_strips_scheme_authority_and_query() {
     h.feed(b"GET /a/b?c=d HTTP/1.1\r\nHost: a\r\n\r\nGET http://a.test/x?y HTTP/1.1\r\nHost: a\r\n\r\nGET http://a.test HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(*paths.lock().unwrap(), ["/a/b", "/x", "/", "*"]);
 }
+
+#[test]
+fn request_heads_convert_to_the_http_crate() {
+    let converted = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = converted.clone();
+    let mut h = Harness::new(
+        Config::default(),
+        common::origin(),
+        move |_: &mut ServerConnection, event: &Event| {
+            if let Event::Request(head) = event {
+                *slot.lock().unwrap() = Some(head.to_http());
+            }
+        },
+    );
+    h.feed(b"PUT /a?b=c HTTP/1.0\r\nX-One: 1\r\nx-one: 2\r\nContent-Length: 0\r\n\r\n");
+    let request = converted.lock().unwrap().take().unwrap();
+    assert_eq!(request.method(), http::Method::PUT);
+    assert_eq!(request.uri(), "/a?b=c");
+    assert_eq!(request.version(), http::Version::HTTP_10);
+    let ones: Vec<_> = request.headers().get_all("x-one").iter().collect();
+    assert_eq!(ones, ["1", "2"]);
+    assert_eq!(request.headers()["content-length"], "0");
+}

@@ -200,3 +200,56 @@ fn bind_errors_are_returned() {
     assert!(Server::bind(addr, DemoApp, ServerOptions::default()).is_err());
     assert!(Server::bind("no such host:80", DemoApp, ServerOptions::default()).is_err());
 }
+
+/// An async handler: `/wait` awaits a message that `/release`, on another
+/// connection, sends. With one executor thread this only completes if a
+/// handler that awaits leaves the executor free to serve others.
+struct Rendezvous(async_channel::Sender<()>, async_channel::Receiver<()>);
+
+impl nutshell_core::service::AsyncHandler for Rendezvous {
+    fn call(
+        &self,
+        request: nutshell_core::service::Request,
+    ) -> impl std::future::Future<Output = nutshell_core::service::Response> + Send {
+        let (sender, receiver) = (self.0.clone(), self.1.clone());
+        async move {
+            let path = request.head.path().to_string();
+            if path == "/wait" {
+                let _ = receiver.recv().await;
+            } else {
+                let _ = sender.send(()).await;
+            }
+            let head = nutshell_core::ResponseHead::new(nutshell_core::http::StatusCode::OK);
+            nutshell_core::service::Response::full(head, path)
+        }
+    }
+}
+
+#[test]
+fn an_async_handler_can_await_without_blocking_the_executor() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (sender, receiver) = async_channel::bounded(1);
+    let server = Server::from_listener_async(
+        listener,
+        Rendezvous(sender, receiver),
+        ServerOptions::default().threads(1),
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    let signal = server.shutdown_signal();
+    let thread = std::thread::spawn(move || server.run());
+
+    let mut waiting = connect(addr);
+    waiting
+        .write_all(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut releasing = connect(addr);
+    releasing
+        .write_all(b"GET /release HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(response(&mut releasing).1, b"/release");
+    assert_eq!(response(&mut waiting).1, b"/wait");
+
+    signal.trigger();
+    thread.join().unwrap().unwrap();
+}
