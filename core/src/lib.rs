@@ -31,6 +31,17 @@
 //! on its field. The wall-clock time for `Date` is an input too: a
 //! connection gets one reading when it is created.
 //!
+//! ## Beyond one server connection
+//!
+//! - [`client`]: the client role, [`ClientConnection`](client::ClientConnection),
+//!   on the same framing code, with the same limits and strictness.
+//! - [`service`]: whole requests in, responses out. A [`Handler`](service::Handler)
+//!   (or [`AsyncHandler`](service::AsyncHandler)) driven by a
+//!   [`Session`](service::Session), which every shell uses; and the demo app.
+//! - [`testing`]: a deterministic harness (a connection, a virtual clock, a
+//!   scripted peer) and a client/server [`Pair`](testing::Pair), for testing
+//!   protocol logic without sockets.
+//!
 //! ## The drive loop
 //!
 //! A complete blocking server loop for one connection. Real shells do the
