@@ -4,7 +4,7 @@
 //! - [`Handler`]: synchronous, accepted by all four shells unchanged.
 //! - [`AsyncHandler`]: for the async shells (tokio, smol), so a handler can
 //!   await a database without blocking the runtime.
-//! - [`Session`]: drives one [`ServerConnection`] for a handler. It collects
+//! - [`Session`]: drives one [`ServerConnection`](crate::ServerConnection) for a handler. It collects
 //!   request bodies (up to `Limits::max_body`; the core answers 413 beyond),
 //!   hands out whole requests, and sends responses, pulling streamed bodies
 //!   only as fast as the transmit queue drains, so a 1 GiB download holds a
