@@ -103,6 +103,17 @@ impl Memory {
 /// Server cores and load-generator cores.
 pub(crate) type Cores = (Vec<usize>, Vec<usize>);
 
+/// RSS per idle connection for the table. Below a thousand connections the
+/// growth hides in pages the process had already touched, so it is not
+/// shown as a number.
+fn per_connection_cell(memory: &Memory) -> String {
+    match memory.per_connection() {
+        Some(_) if memory.held < 1000 => "too few conns".into(),
+        Some(bytes) => format!("{:.1} KiB", bytes / 1024.0),
+        None => "-".into(),
+    }
+}
+
 /// Everything from one run.
 #[derive(Debug)]
 pub(crate) struct Results {
@@ -259,8 +270,7 @@ impl Results {
                     m.shell,
                     m.threads,
                     format!("{}/{}", m.held, m.target),
-                    m.per_connection()
-                        .map_or("-".into(), |b| format!("{:.1} KiB", b / 1024.0)),
+                    per_connection_cell(m),
                     format!("{:.1} MiB", peak as f64 / (1024.0 * 1024.0)),
                     if failures.is_empty() {
                         "0".to_string()
