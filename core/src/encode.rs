@@ -230,14 +230,17 @@ pub(crate) fn error_response(
     status: StatusCode,
     message: &str,
     date: &[u8; DATE_LEN],
+    with_body: bool,
 ) {
     status_line(out, status);
     field(out, b"Date", date);
     out.put_slice(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
     decimal(out, message.len() as u64 + 1);
     out.put_slice(b"\r\nConnection: close\r\n\r\n");
-    out.put_slice(message.as_bytes());
-    out.put_slice(b"\n");
+    if with_body {
+        out.put_slice(message.as_bytes());
+        out.put_slice(b"\n");
+    }
 }
 
 /// The chunk-size line before `len` bytes of chunk data.

@@ -879,3 +879,19 @@ fn request_heads_convert_to_the_http_crate() {
     assert_eq!(ones, ["1", "2"]);
     assert_eq!(request.headers()["content-length"], "0");
 }
+
+#[test]
+fn an_error_answering_head_sends_no_body() {
+    let mut h = common::echo();
+    h.feed(b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab");
+    h.eof();
+    assert!(h
+        .records()
+        .contains(&Record::Error(ProtocolError::IncompleteRequest)));
+    assert!(text(&h).starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    assert!(
+        text(&h).ends_with("Connection: close\r\n\r\n"),
+        "{}",
+        text(&h)
+    );
+}

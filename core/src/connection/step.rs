@@ -209,7 +209,8 @@ impl ServerConnection {
         self.timers.stop(Timer::Idle);
         self.timers.stop(Timer::Body);
         let reason = CloseReason::ProtocolError(error);
-        self.exchange = None;
+        // A response to HEAD announces its body but never sends it.
+        let head_request = self.exchange.take().is_some_and(|e| e.head_request);
         match self.writing {
             Writing::Idle | Writing::Head => {
                 let date = *self.clock.date(self.last_now);
@@ -218,6 +219,7 @@ impl ServerConnection {
                     error.status(),
                     &error.to_string(),
                     &date,
+                    !head_request,
                 );
                 self.queue_scratch();
                 self.writing = Writing::Done { keep_alive: false };
