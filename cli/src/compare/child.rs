@@ -127,6 +127,16 @@ impl Drop for Server {
     }
 }
 
+/// Whether `taskset` (util-linux) is there to start a pinned child.
+pub(crate) fn can_pin() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 /// A loopback port that was free a moment ago.
 fn free_port() -> Result<SocketAddr, String> {
     let listener =

@@ -87,9 +87,19 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
     let threads: Vec<usize> = args.threads.iter().map(|t| (*t).max(1)).collect();
     let files_limit = raise_open_files_limit();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Pinning needs taskset for the child; without it nothing is pinned.
+    let pin_cores = if cores >= 2 && !child::can_pin() {
+        eprintln!("note: taskset (util-linux) not found: server and load generator are not pinned");
+        1
+    } else {
+        cores
+    };
 
     let mut results = Results::new(cores, duration, &args.shells, &threads);
-    results.pinning = threads.iter().map(|t| (*t, pinning(cores, *t))).collect();
+    results.pinning = threads
+        .iter()
+        .map(|t| (*t, pinning(pin_cores, *t)))
+        .collect();
     eprintln!("{}", results.setup_line());
     if (idle_count as u64) * 2 + 64 > files_limit && workloads.contains(&Workload::Idle) {
         eprintln!("note: the open-files limit is {files_limit}; holding {idle_count} connections may fail");
@@ -97,7 +107,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
     let steps = args.shells.len() * threads.len() * workloads.len();
     let mut progress = progress::Bar::new(steps);
     for &server_threads in &threads {
-        let (server_cpus, load_cpus) = pinning(cores, server_threads);
+        let (server_cpus, load_cpus) = pinning(pin_cores, server_threads);
         for shell in &args.shells {
             let server = match Server::start(
                 shell,

@@ -150,8 +150,12 @@ impl Results {
     }
 
     pub(crate) fn setup_line(&self) -> String {
-        let pinning = if self.cores < 2 {
-            "one core: server and load generator share it (no pinning)".to_string()
+        let unpinned = self
+            .pinning
+            .iter()
+            .all(|(_, (server, _))| server.is_empty());
+        let pinning = if self.cores < 2 || unpinned {
+            "server and load generator not pinned (one core, or no taskset)".to_string()
         } else {
             self.pinning
                 .iter()
