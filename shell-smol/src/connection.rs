@@ -50,6 +50,12 @@ pub(crate) async fn serve<A: AsyncHandler>(
     ));
     let mut shutting_down = false;
     let mut write_shut = false;
+    // One timer for the connection's life, moved only when the core's
+    // deadline comes earlier than the one armed: a timer per wait would be
+    // registered and removed with the reactor on every request. A timer that
+    // fires early is harmless: `handle_timeout` before a deadline is a no-op.
+    let mut timer = Timer::never();
+    let mut armed: Option<Instant> = None;
     loop {
         // 1. Answer every complete request; this also pulls streamed bodies on.
         while let Some(request) = session.poll_request() {
@@ -88,14 +94,20 @@ pub(crate) async fn serve<A: AsyncHandler>(
             debug!("nothing left to wait for; closing");
             break;
         }
+        if let Some(deadline) = deadline {
+            if armed.is_none_or(|at| deadline < at) {
+                timer.set_at(deadline);
+                armed = Some(deadline);
+            }
+        }
         // `or` polls in order: shutdown and deadlines first, so a peer that
         // keeps the socket busy cannot starve them.
         let wake = when(!shutting_down, async {
             shutdown.triggered().await;
             Wake::Shutdown
         })
-        .or(when(deadline.is_some(), async {
-            sleep_until(deadline).await;
+        .or(when(armed.is_some(), async {
+            (&mut timer).await;
             Wake::Deadline
         }))
         .or(when(wants_write, async {
@@ -110,7 +122,10 @@ pub(crate) async fn serve<A: AsyncHandler>(
                 shutting_down = true;
                 session.conn().shutdown(Instant::now());
             }
-            Wake::Deadline => session.conn().handle_timeout(Instant::now()),
+            Wake::Deadline => {
+                armed = None;
+                session.conn().handle_timeout(Instant::now());
+            }
             Wake::Writable(ready) => {
                 if ready.is_err() {
                     session.conn().handle_write_error();
@@ -166,11 +181,6 @@ fn would_block(e: &io::Error) -> bool {
 /// A signal interrupted the call: just try again.
 fn interrupted(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Interrupted
-}
-
-/// Sleeps until `deadline`; never completes without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    deadline.map_or_else(Timer::never, Timer::at).await;
 }
 
 /// `future` when `enabled`; otherwise a future that never completes (what a

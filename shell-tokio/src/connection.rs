@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use nutshell_core::service::{AsyncHandler, Session};
 use nutshell_core::{Config, ServerConnection};
@@ -40,6 +40,13 @@ pub(crate) async fn serve<A: AsyncHandler>(
     ));
     let mut shutting_down = false;
     let mut write_shut = false;
+    // One timer for the connection's life, moved only when the core's
+    // deadline comes earlier than the one armed: creating a timer per wait
+    // would cost a timer-wheel insert and removal per request. A timer that
+    // fires early is harmless: `handle_timeout` before a deadline is a no-op.
+    let timer = tokio::time::sleep(Duration::from_secs(0));
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         // 1. Answer every complete request; this also pulls streamed bodies on.
         while let Some(request) = session.poll_request() {
@@ -78,6 +85,12 @@ pub(crate) async fn serve<A: AsyncHandler>(
             debug!("nothing left to wait for; closing");
             break;
         }
+        if let Some(deadline) = deadline {
+            if armed.is_none_or(|at| deadline < at) {
+                timer.as_mut().reset(deadline.into());
+                armed = Some(deadline);
+            }
+        }
         // Biased: shutdown and deadlines first, so a peer that keeps the
         // socket busy cannot starve them.
         tokio::select! {
@@ -86,7 +99,8 @@ pub(crate) async fn serve<A: AsyncHandler>(
                 shutting_down = true;
                 session.conn().shutdown(Instant::now());
             }
-            () = sleep_until(deadline), if deadline.is_some() => {
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
                 session.conn().handle_timeout(Instant::now());
             }
             ready = stream.writable(), if wants_write => {
@@ -144,12 +158,4 @@ fn would_block(e: &io::Error) -> bool {
 /// A signal interrupted the call: just try again.
 fn interrupted(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Interrupted
-}
-
-/// Sleeps until `deadline`; never completes without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
-    }
 }
