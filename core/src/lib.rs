@@ -153,6 +153,7 @@ mod request;
 mod response;
 mod timer;
 mod transmit;
+mod wire;
 
 pub mod service;
 pub mod testing;

@@ -19,8 +19,8 @@ impl ClientConnection {
         if self.writing != Writing::Idle {
             return Err(UsageError::RequestInProgress);
         }
-        let encoder = encode::request_head(&mut self.scratch, &request)?;
-        let head = self.scratch.split().freeze();
+        let encoder = encode::request_head(&mut self.wire.scratch, &request)?;
+        let head = self.wire.scratch.split().freeze();
         self.queue(head, false);
         let awaiting_continue = request.expect_continue && encoder != BodyEncoder::Empty;
         self.in_flight.push_back(InFlight {
@@ -31,9 +31,10 @@ impl ClientConnection {
         if request.close {
             self.closing = Some(CloseReason::Done);
         }
-        self.timers.stop(Timer::Idle);
+        self.wire.timers.stop(Timer::Idle);
         if awaiting_continue {
-            self.timers
+            self.wire
+                .timers
                 .set_pending(Timer::Continue, self.config.timeouts.expect_continue);
         }
         self.writing = match encoder {
@@ -106,8 +107,8 @@ impl ClientConnection {
             Writing::Body {
                 encoder: BodyEncoder::Chunked,
             } => {
-                encode::chunk_line(&mut self.scratch, data.len());
-                let line = self.scratch.split().freeze();
+                encode::chunk_line(&mut self.wire.scratch, data.len());
+                let line = self.wire.scratch.split().freeze();
                 self.queue(line, held);
                 self.queue(data, held);
                 self.queue(encode::CRLF, held);
@@ -139,8 +140,8 @@ impl ClientConnection {
                 return Err(UsageError::TrailersNeedChunked)
             }
             (BodyEncoder::Chunked, Some(t)) if !t.is_empty() => {
-                encode::last_chunk(&mut self.scratch, t);
-                let end = self.scratch.split().freeze();
+                encode::last_chunk(&mut self.wire.scratch, t);
+                let end = self.wire.scratch.split().freeze();
                 self.queue(end, held);
             }
             (BodyEncoder::Chunked, _) => self.queue(encode::LAST_CHUNK, held),

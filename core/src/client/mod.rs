@@ -25,14 +25,14 @@ use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::decode::BodyDecoder;
 use crate::encode::BodyEncoder;
-use crate::recv::RecvBuffer;
-use crate::timer::{Timer, Timers};
+use crate::timer::Timer;
 use crate::transmit::TransmitQueue;
+use crate::wire::Wire;
 use crate::{CloseReason, Config, ProtocolError};
 
 pub(crate) use message::OutgoingBody;
@@ -69,12 +69,10 @@ pub enum ClientEvent {
 #[derive(Debug)]
 pub struct ClientConnection {
     config: Arc<Config>,
-    recv: RecvBuffer,
-    transmit: TransmitQueue,
+    /// Receive buffer, transmit queue, timers, the latest `now`.
+    wire: Wire,
     /// Request body held until `100 Continue`.
     held: TransmitQueue,
-    scratch: BytesMut,
-    timers: Timers,
     writing: Writing,
     reading: Reading,
     in_flight: VecDeque<InFlight>,
@@ -83,7 +81,6 @@ pub struct ClientConnection {
     closing: Option<CloseReason>,
     closed: bool,
     peer_eof: bool,
-    last_now: Instant,
     head_scan: usize,
     responses: u64,
 }
@@ -119,11 +116,8 @@ impl ClientConnection {
     /// A new connection, opened at `now`.
     pub fn new(config: Arc<Config>, now: Instant) -> Self {
         ClientConnection {
-            recv: RecvBuffer::new(config.recv_bound()),
-            transmit: TransmitQueue::default(),
+            wire: Wire::new(&config, now),
             held: TransmitQueue::default(),
-            scratch: BytesMut::new(),
-            timers: Timers::new(),
             writing: Writing::Idle,
             reading: Reading::Head,
             in_flight: VecDeque::new(),
@@ -131,7 +125,6 @@ impl ClientConnection {
             closing: None,
             closed: false,
             peer_eof: false,
-            last_now: now,
             head_scan: 0,
             responses: 0,
             config,
@@ -161,13 +154,13 @@ impl ClientConnection {
     pub fn wants_read(&self) -> bool {
         !self.closed
             && !self.peer_eof
-            && !self.recv.is_full()
+            && !self.wire.recv.is_full()
             && !matches!(self.reading, Reading::Upgraded)
     }
 
     /// Whether output is waiting to be written.
     pub fn wants_write(&self) -> bool {
-        !self.transmit.is_empty()
+        !self.wire.transmit.is_empty()
     }
 
     /// Whether the connection is closed.
@@ -179,7 +172,7 @@ impl ClientConnection {
     /// false).
     pub fn recv_capacity(&self) -> usize {
         if self.wants_read() {
-            self.recv.room()
+            self.wire.recv.room()
         } else {
             0
         }
@@ -187,7 +180,7 @@ impl ClientConnection {
 
     /// Bytes queued for sending.
     pub fn transmit_len(&self) -> usize {
-        self.transmit.len()
+        self.wire.transmit.len()
     }
 
     /// How many more body bytes `send_body` takes now.
@@ -195,7 +188,7 @@ impl ClientConnection {
         self.config
             .limits
             .max_transmit
-            .saturating_sub(self.transmit.len() + self.held.len())
+            .saturating_sub(self.wire.transmit.len() + self.held.len())
     }
 
     // ---- input ----
@@ -205,45 +198,46 @@ impl ClientConnection {
         if !self.wants_read() {
             return &mut [];
         }
-        self.recv.spare()
+        self.wire.recv.spare()
     }
 
     /// Records that `n` bytes were read into `recv_buf`.
     pub fn commit_recv(&mut self, n: usize, now: Instant) {
-        self.on_input(now);
-        let n = self.recv.commit(n);
+        self.wire.on_input(now);
+        let n = self.wire.recv.commit(n);
         self.after_recv(n, now);
     }
 
     /// Copies input in; returns how much was taken.
     pub fn handle_read(&mut self, input: &[u8], now: Instant) -> usize {
-        self.on_input(now);
+        self.wire.on_input(now);
         if !self.wants_read() {
             return 0;
         }
-        let n = self.recv.copy_in(input);
+        let n = self.wire.recv.copy_in(input);
         self.after_recv(n, now);
         n
     }
 
     fn after_recv(&mut self, n: usize, now: Instant) {
         if n > 0 && matches!(self.reading, Reading::Body { .. }) {
-            self.timers
+            self.wire
+                .timers
                 .set(Timer::Body, now + self.config.timeouts.body);
         }
     }
 
     /// The server closed its side.
     pub fn handle_eof(&mut self, now: Instant) {
-        self.on_input(now);
+        self.wire.on_input(now);
         self.peer_eof = true;
     }
 
     /// Acts on every deadline at or before `now`; earlier calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.on_input(now);
-        while let Some(timer) = self.timers.expired(now) {
-            self.timers.stop(timer);
+        self.wire.on_input(now);
+        while let Some(timer) = self.wire.timers.expired(now) {
+            self.wire.timers.stop(timer);
             match timer {
                 Timer::Head | Timer::Body => self.fail(ProtocolError::ResponseTimeout),
                 Timer::Write => self.close_now(CloseReason::WriteStalled),
@@ -262,42 +256,22 @@ impl ClientConnection {
         self.close_now(CloseReason::WriteError);
     }
 
-    fn on_input(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
-        self.timers.resolve(self.last_now);
-    }
-
     // ---- output ----
 
     /// Fills `slices` with the bytes to send; returns how many it filled.
     pub fn transmit_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
-        self.transmit.slices(slices)
+        self.wire.transmit_slices(slices)
     }
 
     /// Records that `written` bytes were sent at `now`.
     pub fn advance_transmit(&mut self, written: usize, now: Instant) {
-        self.on_input(now);
-        if self.transmit.advance(written) > 0 {
-            self.on_write_progress(now);
-        }
+        self.wire.advance(written, now);
     }
 
     /// Takes the next piece of output (taking counts as writing).
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
-        self.on_input(now);
-        let bytes = self.transmit.pop()?;
-        self.on_write_progress(now);
-        Some(bytes)
-    }
-
-    fn on_write_progress(&mut self, now: Instant) {
-        if self.transmit.is_empty() {
-            self.timers.stop(Timer::Write);
-        } else {
-            self.timers
-                .set(Timer::Write, now + self.config.timeouts.write);
-        }
+        self.wire.pop(now)
     }
 
     /// The earliest deadline; `None` when closed.
@@ -306,7 +280,7 @@ impl ClientConnection {
         if self.closed {
             return None;
         }
-        self.timers.next(self.last_now)
+        self.wire.next_deadline()
     }
 
     /// The next event, or `None` until the next input or command.
@@ -327,18 +301,14 @@ impl ClientConnection {
     fn queue(&mut self, bytes: Bytes, held: bool) {
         if held {
             self.held.push(bytes);
-            return;
+        } else {
+            self.wire.queue(bytes);
         }
-        if self.transmit.is_empty() && !bytes.is_empty() {
-            self.timers
-                .set_pending(Timer::Write, self.config.timeouts.write);
-        }
-        self.transmit.push(bytes);
     }
 
     /// Sends a body held for `100 Continue`.
     fn release_held(&mut self) {
-        self.timers.stop(Timer::Continue);
+        self.wire.timers.stop(Timer::Continue);
         if let Some(front) = self.in_flight.iter_mut().find(|f| f.awaiting_continue) {
             front.awaiting_continue = false;
         }
@@ -352,9 +322,10 @@ impl ClientConnection {
     fn arm_head_timer(&mut self) {
         let waiting = !self.in_flight.is_empty()
             && matches!(self.reading, Reading::Head)
-            && !self.timers.is_armed(Timer::Head);
+            && !self.wire.timers.is_armed(Timer::Head);
         if waiting && self.writing == Writing::Idle && self.held.is_empty() {
-            self.timers
+            self.wire
+                .timers
                 .set_pending(Timer::Head, self.config.timeouts.head);
         }
     }
@@ -369,9 +340,9 @@ impl ClientConnection {
             return;
         }
         self.closed = true;
-        self.transmit.clear();
+        self.wire.transmit.clear();
         self.held.clear();
-        self.timers.stop_all();
+        self.wire.timers.stop_all();
         self.events.push_back(ClientEvent::Closed(reason));
     }
 }

@@ -20,7 +20,7 @@ impl ClientConnection {
     }
 
     fn step_head(&mut self) -> bool {
-        if self.recv.is_empty() {
+        if self.wire.recv.is_empty() {
             if !self.peer_eof {
                 return false;
             }
@@ -37,7 +37,7 @@ impl ClientConnection {
             self.fail(ProtocolError::UnexpectedResponse);
             return true;
         };
-        let data = self.recv.data();
+        let data = self.wire.recv.data();
         let end = match find_head_end(data, self.head_scan) {
             Ok(end) => end,
             Err(resume) => {
@@ -64,7 +64,7 @@ impl ClientConnection {
                 return true;
             }
         };
-        response.bytes = self.recv.split_to(end);
+        response.bytes = self.wire.recv.split_to(end);
         self.head_scan = 0;
 
         let status = response.status;
@@ -75,24 +75,24 @@ impl ClientConnection {
             self.events.push_back(ClientEvent::Informational(response));
             return true;
         }
-        self.timers.stop(Timer::Head);
+        self.wire.timers.stop(Timer::Head);
         if front.awaiting_continue {
             // A final answer before 100: the body stays unsent, and only a
             // close keeps the framing unambiguous.
             self.held.clear();
-            self.timers.stop(Timer::Continue);
+            self.wire.timers.stop(Timer::Continue);
             self.writing = Writing::Idle;
             self.closing = Some(CloseReason::Done);
         }
         let keep_alive = response.keep_alive;
         let decoder = match response.body {
             ResponseBody::Tunnel => {
-                let leftover = self.recv.take_all();
+                let leftover = self.wire.recv.take_all();
                 self.events.push_back(ClientEvent::Response(response));
                 self.events.push_back(ClientEvent::Upgrade { leftover });
                 self.in_flight.pop_front();
                 self.reading = Reading::Upgraded;
-                self.timers.stop_all();
+                self.wire.timers.stop_all();
                 return true;
             }
             ResponseBody::Empty => None,
@@ -107,8 +107,9 @@ impl ClientConnection {
                     decoder,
                     keep_alive,
                 };
-                self.timers
-                    .set(Timer::Body, self.last_now + self.config.timeouts.body);
+                self.wire
+                    .timers
+                    .set(Timer::Body, self.wire.last_now + self.config.timeouts.body);
             }
             None => self.response_done(keep_alive),
         }
@@ -125,7 +126,7 @@ impl ClientConnection {
         };
         let keep_alive = *keep_alive;
         let until_close = matches!(decoder, BodyDecoder::UntilClose { .. });
-        match decoder.decode(&mut self.recv, &self.config) {
+        match decoder.decode(&mut self.wire.recv, &self.config) {
             Err(error) => self.fail(error),
             Ok(None) if !self.peer_eof => return false,
             Ok(None) if until_close => self.response_done(false),
@@ -141,7 +142,7 @@ impl ClientConnection {
 
     /// The oldest response ended: on to the next, or close.
     fn response_done(&mut self, keep_alive: bool) {
-        self.timers.stop(Timer::Body);
+        self.wire.timers.stop(Timer::Body);
         self.reading = Reading::Head;
         self.in_flight.pop_front();
         self.responses += 1;
@@ -149,7 +150,8 @@ impl ClientConnection {
         if !keep_alive || (self.closing.is_some() && self.in_flight.is_empty()) {
             self.close_now(CloseReason::Done);
         } else if self.in_flight.is_empty() && self.writing == Writing::Idle {
-            self.timers
+            self.wire
+                .timers
                 .set_pending(Timer::Idle, self.config.timeouts.idle);
         } else {
             self.arm_head_timer();

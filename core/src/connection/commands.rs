@@ -34,11 +34,11 @@ impl ServerConnection {
                 && self.closing.is_none()
                 && !max_reached
                 && !unasked_body,
-            date: self.clock.date(self.last_now),
+            date: self.clock.date(self.wire.last_now),
             server: self.config.server_header.as_ref(),
         };
-        let framed = encode::final_head(&mut self.scratch, &head, &context)?;
-        self.queue_scratch();
+        let framed = encode::final_head(&mut self.wire.scratch, &head, &context)?;
+        self.wire.queue_scratch();
         self.writing = Writing::Body {
             encoder: framed.body,
             keep_alive: framed.keep_alive,
@@ -65,8 +65,8 @@ impl ServerConnection {
                 exchange.continue_sent = true;
             }
         }
-        encode::bare_head(&mut self.scratch, &head, None);
-        self.queue_scratch();
+        encode::bare_head(&mut self.wire.scratch, &head, None);
+        self.wire.queue_scratch();
         Ok(())
     }
 
@@ -83,7 +83,7 @@ impl ServerConnection {
         if data.is_empty() {
             return Ok(());
         }
-        if self.transmit.len() >= self.config.limits.max_transmit {
+        if self.wire.transmit.len() >= self.config.limits.max_transmit {
             return Err(UsageError::TransmitFull);
         }
         match encoder {
@@ -96,16 +96,16 @@ impl ServerConnection {
                     encoder: BodyEncoder::Length { remaining },
                     keep_alive,
                 };
-                self.queue(data);
+                self.wire.queue(data);
             }
             BodyEncoder::Chunked => {
                 self.scratch_room();
-                encode::chunk_line(&mut self.scratch, data.len());
-                self.queue_scratch();
-                self.queue(data);
-                self.queue(encode::CRLF);
+                encode::chunk_line(&mut self.wire.scratch, data.len());
+                self.wire.queue_scratch();
+                self.wire.queue(data);
+                self.wire.queue(encode::CRLF);
             }
-            BodyEncoder::UntilClose => self.queue(data),
+            BodyEncoder::UntilClose => self.wire.queue(data),
         }
         Ok(())
     }
@@ -142,10 +142,10 @@ impl ServerConnection {
             }
             BodyEncoder::Chunked => match trailers {
                 Some(trailers) if !trailers.is_empty() => {
-                    encode::last_chunk(&mut self.scratch, trailers);
-                    self.queue_scratch();
+                    encode::last_chunk(&mut self.wire.scratch, trailers);
+                    self.wire.queue_scratch();
                 }
-                _ => self.queue(encode::LAST_CHUNK),
+                _ => self.wire.queue(encode::LAST_CHUNK),
             },
             BodyEncoder::Length { .. } | BodyEncoder::Empty | BodyEncoder::UntilClose => {}
         }
@@ -194,7 +194,7 @@ impl ServerConnection {
                     encoder: BodyEncoder::Length { remaining: 0 },
                     keep_alive,
                 };
-                self.queue(body);
+                self.wire.queue(body);
             }
         }
         self.finish()
@@ -218,16 +218,17 @@ impl ServerConnection {
         if !matches!(self.reading, Reading::Done) {
             return Err(UsageError::RequestBodyUnread);
         }
-        let date = *self.clock.date(self.last_now);
-        encode::bare_head(&mut self.scratch, &head, Some(&date));
-        self.queue_scratch();
-        let leftover = self.recv.take_all();
+        let date = *self.clock.date(self.wire.last_now);
+        encode::bare_head(&mut self.wire.scratch, &head, Some(&date));
+        self.wire.queue_scratch();
+        let leftover = self.wire.recv.take_all();
         self.events.push_back(Event::Upgrade { leftover });
         self.reading = Reading::Upgraded;
         self.writing = Writing::Done { keep_alive: false };
-        self.timers.stop_all();
-        if !self.transmit.is_empty() {
-            self.timers
+        self.wire.timers.stop_all();
+        if !self.wire.transmit.is_empty() {
+            self.wire
+                .timers
                 .set_pending(Timer::Write, self.config.timeouts.write);
         }
         Ok(())
@@ -238,18 +239,19 @@ impl ServerConnection {
     /// request starts, an idle connection closes at once, and everything
     /// closes by `now + Timeouts::shutdown`.
     pub fn shutdown(&mut self, now: Instant) {
-        self.on_input(now);
+        self.wire.on_input(now);
         if self.closed || matches!(self.reading, Reading::Upgraded) {
             return;
         }
-        let in_flight = self.exchange.is_some() || !self.transmit.is_empty();
+        let in_flight = self.exchange.is_some() || !self.wire.transmit.is_empty();
         if !in_flight {
             self.close_now(CloseReason::Shutdown);
             return;
         }
         if self.closing.is_none() {
             self.closing = Some(CloseReason::Shutdown);
-            self.timers
+            self.wire
+                .timers
                 .set(Timer::Shutdown, now + self.config.timeouts.shutdown);
         }
         self.progress_close();

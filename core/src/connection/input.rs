@@ -14,25 +14,25 @@ impl ServerConnection {
         if !self.wants_read() {
             return &mut [];
         }
-        self.recv.spare()
+        self.wire.recv.spare()
     }
 
     /// Records that `n` bytes were read into [`recv_buf`](Self::recv_buf).
     /// A read of 0 bytes is end of stream: call [`handle_eof`](Self::handle_eof).
     pub fn commit_recv(&mut self, n: usize, now: Instant) {
-        self.on_input(now);
-        let n = self.recv.commit(n);
+        self.wire.on_input(now);
+        let n = self.wire.recv.commit(n);
         self.after_recv(n, now);
     }
 
     /// Copies input in; returns how much was taken (less than `input.len()`
     /// when the receive buffer is full, none while `wants_read()` is false).
     pub fn handle_read(&mut self, input: &[u8], now: Instant) -> usize {
-        self.on_input(now);
+        self.wire.on_input(now);
         if !self.wants_read() {
             return 0;
         }
-        let n = self.recv.copy_in(input);
+        let n = self.wire.recv.copy_in(input);
         self.after_recv(n, now);
         n
     }
@@ -44,20 +44,22 @@ impl ServerConnection {
         self.starved = false;
         match self.reading {
             Reading::Head => {
-                if self.timers.is_armed(Timer::Idle) {
-                    self.timers.stop(Timer::Idle);
+                if self.wire.timers.is_armed(Timer::Idle) {
+                    self.wire.timers.stop(Timer::Idle);
                 }
-                if !self.timers.is_armed(Timer::Head) && self.writing == Writing::Idle {
-                    self.timers
+                if !self.wire.timers.is_armed(Timer::Head) && self.writing == Writing::Idle {
+                    self.wire
+                        .timers
                         .set(Timer::Head, now + self.config.timeouts.head);
                 }
             }
             Reading::Body { .. } => self
+                .wire
                 .timers
                 .set(Timer::Body, now + self.config.timeouts.body),
             Reading::Lingering => {
-                let n = self.recv.len();
-                self.recv.consume(n);
+                let n = self.wire.recv.len();
+                self.wire.recv.consume(n);
                 self.lingered += n;
                 if self.lingered > self.config.limits.linger_bytes {
                     self.close_now(self.closing.unwrap_or(CloseReason::Done));
@@ -70,14 +72,14 @@ impl ServerConnection {
     /// The peer closed its sending side (a read returned 0). A request
     /// already received is still answered; a partial one is an error.
     pub fn handle_eof(&mut self, now: Instant) {
-        self.on_input(now);
+        self.wire.on_input(now);
         if self.peer_eof || self.closed {
             return;
         }
         self.peer_eof = true;
         match self.reading {
             Reading::Lingering => self.close_now(self.closing.unwrap_or(CloseReason::PeerClosed)),
-            Reading::Head if self.recv.is_empty() && self.writing == Writing::Idle => {
+            Reading::Head if self.wire.recv.is_empty() && self.writing == Writing::Idle => {
                 self.close_after_flush(CloseReason::PeerClosed)
             }
             // The next `poll_event` sees the parser starve and decides.
@@ -89,9 +91,9 @@ impl ServerConnection {
     /// Acts on every deadline at or before `now`. Calls before a deadline,
     /// or repeated calls, change nothing: spurious wake-ups are safe.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.on_input(now);
-        while let Some(timer) = self.timers.expired(now) {
-            self.timers.stop(timer);
+        self.wire.on_input(now);
+        while let Some(timer) = self.wire.timers.expired(now) {
+            self.wire.timers.stop(timer);
             self.fire(timer, now);
             if self.closed {
                 return;
@@ -107,7 +109,7 @@ impl ServerConnection {
                 }
             }
             Timer::Idle => {
-                if matches!(self.reading, Reading::Head) && self.recv.is_empty() {
+                if matches!(self.reading, Reading::Head) && self.wire.recv.is_empty() {
                     self.close_now(CloseReason::IdleTimeout);
                 }
             }
@@ -118,7 +120,8 @@ impl ServerConnection {
                 if !self.starved {
                     // The application has not consumed what arrived: that is
                     // not the peer's delay. Count again from now.
-                    self.timers
+                    self.wire
+                        .timers
                         .set(Timer::Body, now + self.config.timeouts.body);
                 } else if self.writing == Writing::Head {
                     self.protocol_error(ProtocolError::BodyTimeout);
@@ -127,7 +130,7 @@ impl ServerConnection {
                 }
             }
             Timer::Write => {
-                if !self.transmit.is_empty() {
+                if !self.wire.transmit.is_empty() {
                     self.close_now(CloseReason::WriteStalled);
                 }
             }

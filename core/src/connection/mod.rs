@@ -35,15 +35,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::BytesMut;
 use http::Version;
 
 use crate::date::DateClock;
 use crate::decode::BodyDecoder;
 use crate::encode::BodyEncoder;
-use crate::recv::RecvBuffer;
-use crate::timer::{Timer, Timers};
-use crate::transmit::TransmitQueue;
+use crate::timer::Timer;
+use crate::wire::Wire;
 use crate::{CloseReason, Config, Event};
 
 /// One server-side HTTP/1.1 connection, without I/O.
@@ -56,11 +54,8 @@ use crate::{CloseReason, Config, Event};
 #[derive(Debug)]
 pub struct ServerConnection {
     config: Arc<Config>,
-    recv: RecvBuffer,
-    transmit: TransmitQueue,
-    /// Where heads and chunk lines are encoded before being queued.
-    scratch: BytesMut,
-    timers: Timers,
+    /// Receive buffer, transmit queue, timers, the latest `now`.
+    wire: Wire,
     clock: DateClock,
     reading: Reading,
     writing: Writing,
@@ -73,8 +68,6 @@ pub struct ServerConnection {
     closing: Option<CloseReason>,
     closed: bool,
     peer_eof: bool,
-    /// The latest `now` given to any input.
-    last_now: Instant,
     /// The parser needs more bytes than are buffered.
     starved: bool,
     /// Empty lines skipped before the current request line.
@@ -159,13 +152,10 @@ impl ServerConnection {
     /// day at that same moment; the `Date` header is derived from it and the
     /// monotonic `now` of later inputs.
     pub fn new(config: Arc<Config>, now: Instant, wall_clock: SystemTime) -> Self {
-        let mut timers = Timers::new();
-        timers.set(Timer::Head, now + config.timeouts.head);
+        let mut wire = Wire::new(&config, now);
+        wire.timers.set(Timer::Head, now + config.timeouts.head);
         ServerConnection {
-            recv: RecvBuffer::new(config.recv_bound()),
-            transmit: TransmitQueue::default(),
-            scratch: BytesMut::new(),
-            timers,
+            wire,
             clock: DateClock::new(now, wall_clock),
             reading: Reading::Head,
             writing: Writing::Idle,
@@ -175,7 +165,6 @@ impl ServerConnection {
             closing: None,
             closed: false,
             peer_eof: false,
-            last_now: now,
             starved: true,
             empty_lines: 0,
             head_scan: 0,
@@ -195,15 +184,15 @@ impl ServerConnection {
             Reading::Head | Reading::Body { .. } | Reading::Done => {
                 !self.closed
                     && !self.peer_eof
-                    && !self.recv.is_full()
-                    && self.transmit.len() < self.config.limits.max_transmit
+                    && !self.wire.recv.is_full()
+                    && self.wire.transmit.len() < self.config.limits.max_transmit
             }
         }
     }
 
     /// Whether output is waiting to be written.
     pub fn wants_write(&self) -> bool {
-        !self.transmit.is_empty()
+        !self.wire.transmit.is_empty()
     }
 
     /// Whether the shell should shut down the socket's write side now: the
@@ -227,7 +216,7 @@ impl ServerConnection {
             (Reading::Upgraded, _) => ConnectionState::Upgraded,
             (Reading::Lingering, _) => ConnectionState::Closing,
             (_, _) if self.closing.is_some() && self.exchange.is_none() => ConnectionState::Closing,
-            (Reading::Head, Writing::Idle) if self.recv.is_empty() => ConnectionState::Idle,
+            (Reading::Head, Writing::Idle) if self.wire.recv.is_empty() => ConnectionState::Idle,
             (Reading::Head, Writing::Idle) => ConnectionState::ReadingHead,
             (Reading::Body { discard: false, .. }, _) => ConnectionState::ReadingBody,
             _ => ConnectionState::Responding,
@@ -241,7 +230,7 @@ impl ServerConnection {
 
     /// Bytes received and not yet processed (at most the receive bound).
     pub fn buffered(&self) -> usize {
-        self.recv.len()
+        self.wire.recv.len()
     }
 
     /// How many bytes `handle_read` takes now: the receive buffer's free
@@ -249,7 +238,7 @@ impl ServerConnection {
     /// own scratch buffer reads at most this much, so nothing is left over.
     pub fn recv_capacity(&self) -> usize {
         if self.wants_read() {
-            self.recv.room()
+            self.wire.recv.room()
         } else {
             0
         }
@@ -257,7 +246,7 @@ impl ServerConnection {
 
     /// Bytes queued for sending.
     pub fn transmit_len(&self) -> usize {
-        self.transmit.len()
+        self.wire.transmit.len()
     }
 
     /// How many more body bytes `send_body` takes now (the transmit bound
@@ -267,24 +256,18 @@ impl ServerConnection {
         self.config
             .limits
             .max_transmit
-            .saturating_sub(self.transmit.len())
+            .saturating_sub(self.wire.transmit.len())
     }
 
     /// Heap bytes this connection holds in its buffers (receive buffer
     /// capacity, queued output, encoder scratch space).
     pub fn memory(&self) -> usize {
-        self.recv.capacity() + self.transmit.len() + self.scratch.capacity()
+        self.wire.recv.capacity() + self.wire.transmit.len() + self.wire.scratch.capacity()
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// Records the latest time and starts pending timers; every input calls it.
-    fn on_input(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
-        self.timers.resolve(self.last_now);
     }
 
     /// Closes at once: output is dropped, the `Closed` event is queued.
@@ -295,8 +278,8 @@ impl ServerConnection {
         self.closed = true;
         self.closing.get_or_insert(reason);
         self.reading = Reading::Stopped;
-        self.transmit.clear();
-        self.timers.stop_all();
+        self.wire.transmit.clear();
+        self.wire.timers.stop_all();
         self.events.push_back(Event::Closed(reason));
     }
 
@@ -314,7 +297,7 @@ impl ServerConnection {
             return;
         }
         let response_in_flight = matches!(self.writing, Writing::Head | Writing::Body { .. });
-        if response_in_flight || !self.transmit.is_empty() {
+        if response_in_flight || !self.wire.transmit.is_empty() {
             return;
         }
         if self.peer_eof {
@@ -324,20 +307,12 @@ impl ServerConnection {
         self.reading = Reading::Lingering;
         self.exchange = None;
         self.writing = Writing::Idle;
-        let buffered = self.recv.len();
-        self.recv.consume(buffered);
-        self.timers.stop_all();
-        self.timers
+        let buffered = self.wire.recv.len();
+        self.wire.recv.consume(buffered);
+        self.wire.timers.stop_all();
+        self.wire
+            .timers
             .set_pending(Timer::Linger, self.config.timeouts.linger);
-    }
-
-    /// Queues `bytes` and starts the write-stall timer if output was idle.
-    fn queue(&mut self, bytes: bytes::Bytes) {
-        if self.transmit.is_empty() && !bytes.is_empty() {
-            self.timers
-                .set_pending(Timer::Write, self.config.timeouts.write);
-        }
-        self.transmit.push(bytes);
     }
 
     /// Makes room in `scratch` for a head or a chunk line. Reserving a block
@@ -347,14 +322,8 @@ impl ServerConnection {
     fn scratch_room(&mut self) {
         const MIN_ROOM: usize = 256;
         const BLOCK: usize = 1024;
-        if self.scratch.capacity() - self.scratch.len() < MIN_ROOM {
-            self.scratch.reserve(BLOCK);
+        if self.wire.scratch.capacity() - self.wire.scratch.len() < MIN_ROOM {
+            self.wire.scratch.reserve(BLOCK);
         }
-    }
-
-    /// Queues what `scratch` holds.
-    fn queue_scratch(&mut self) {
-        let bytes = self.scratch.split().freeze();
-        self.queue(bytes);
     }
 }

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::timer::Timer;
 use crate::Event;
 
 use super::ServerConnection;
@@ -29,14 +28,13 @@ impl ServerConnection {
     /// slices it filled; write them (vectored) and report with
     /// [`advance_transmit`](Self::advance_transmit).
     pub fn transmit_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
-        self.transmit.slices(slices)
+        self.wire.transmit_slices(slices)
     }
 
     /// Records that the first `written` bytes of the output were sent at `now`.
     pub fn advance_transmit(&mut self, written: usize, now: Instant) {
-        self.on_input(now);
-        if self.transmit.advance(written) > 0 {
-            self.on_write_progress(now);
+        if self.wire.advance(written, now) {
+            self.progress_close();
         }
     }
 
@@ -45,20 +43,9 @@ impl ServerConnection {
     /// writing, so take the next piece only when the last one is written.
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
-        self.on_input(now);
-        let bytes = self.transmit.pop()?;
-        self.on_write_progress(now);
+        let bytes = self.wire.pop(now)?;
+        self.progress_close();
         Some(bytes)
-    }
-
-    fn on_write_progress(&mut self, now: Instant) {
-        if self.transmit.is_empty() {
-            self.timers.stop(Timer::Write);
-            self.progress_close();
-        } else {
-            self.timers
-                .set(Timer::Write, now + self.config.timeouts.write);
-        }
     }
 
     /// The earliest deadline; call [`handle_timeout`](Self::handle_timeout)
@@ -69,6 +56,6 @@ impl ServerConnection {
         if self.closed {
             return None;
         }
-        self.timers.next(self.last_now)
+        self.wire.next_deadline()
     }
 }

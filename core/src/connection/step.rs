@@ -30,7 +30,7 @@ impl ServerConnection {
         // response, and for room in the transmit queue.
         if self.writing != Writing::Idle
             || self.closing.is_some()
-            || self.transmit.len() >= self.config.limits.max_transmit
+            || self.wire.transmit.len() >= self.config.limits.max_transmit
         {
             return false;
         }
@@ -38,7 +38,7 @@ impl ServerConnection {
             self.protocol_error(error);
             return true;
         }
-        let data = self.recv.data();
+        let data = self.wire.recv.data();
         let end = match parse::find_head_end(data, self.head_scan) {
             Ok(end) => end,
             Err(resume) => {
@@ -59,7 +59,7 @@ impl ServerConnection {
         };
         match parse::parse_head(&data[..end], &self.config) {
             Ok(mut head) => {
-                head.bytes = self.recv.split_to(end);
+                head.bytes = self.wire.recv.split_to(end);
                 self.head_scan = 0;
                 self.empty_lines = 0;
                 self.start_request(head);
@@ -73,13 +73,13 @@ impl ServerConnection {
     /// a request line; we ignore up to `max_empty_lines`.
     fn skip_empty_lines(&mut self) -> Result<(), ProtocolError> {
         loop {
-            let skip = match self.recv.data() {
+            let skip = match self.wire.recv.data() {
                 [b'\r', b'\n', ..] => 2,
                 [b'\n', ..] if self.config.lenient_bare_lf => 1,
                 [b'\n', ..] => return Err(ProtocolError::BareLineFeed),
                 _ => return Ok(()),
             };
-            self.recv.consume(skip);
+            self.wire.recv.consume(skip);
             self.head_scan = 0;
             self.empty_lines += 1;
             if self.empty_lines > self.config.limits.max_empty_lines {
@@ -91,8 +91,8 @@ impl ServerConnection {
     fn start_request(&mut self, head: RequestHead) {
         self.requests += 1;
         self.starved = false;
-        self.timers.stop(Timer::Head);
-        self.timers.stop(Timer::Idle);
+        self.wire.timers.stop(Timer::Head);
+        self.wire.timers.stop(Timer::Idle);
         self.exchange = Some(Exchange {
             version: head.version,
             head_request: head.method == http::Method::HEAD,
@@ -115,8 +115,9 @@ impl ServerConnection {
                     decoder,
                     discard: false,
                 };
-                self.timers
-                    .set(Timer::Body, self.last_now + self.config.timeouts.body);
+                self.wire
+                    .timers
+                    .set(Timer::Body, self.wire.last_now + self.config.timeouts.body);
             }
             None => {
                 self.reading = Reading::Done;
@@ -133,7 +134,7 @@ impl ServerConnection {
         let Reading::Body { decoder, .. } = &mut self.reading else {
             return false;
         };
-        let decoded = match decoder.decode(&mut self.recv, &self.config) {
+        let decoded = match decoder.decode(&mut self.wire.recv, &self.config) {
             Ok(Some(decoded)) => decoded,
             Ok(None) => return self.starve(),
             Err(error) => {
@@ -158,7 +159,7 @@ impl ServerConnection {
                 }
             }
             Decoded::End => {
-                self.timers.stop(Timer::Body);
+                self.wire.timers.stop(Timer::Body);
                 if !discard {
                     self.events.push_back(Event::RequestEnd);
                 }
@@ -181,7 +182,7 @@ impl ServerConnection {
             && self.writing == Writing::Head
         {
             exchange.continue_sent = true;
-            self.queue(encode::CONTINUE);
+            self.wire.queue(encode::CONTINUE);
         }
     }
 
@@ -192,7 +193,7 @@ impl ServerConnection {
         if !self.peer_eof {
             return false;
         }
-        if matches!(self.reading, Reading::Head) && self.recv.is_empty() {
+        if matches!(self.reading, Reading::Head) && self.wire.recv.is_empty() {
             self.close_after_flush(CloseReason::PeerClosed);
         } else {
             self.protocol_error(ProtocolError::IncompleteRequest);
@@ -205,23 +206,23 @@ impl ServerConnection {
     pub(super) fn protocol_error(&mut self, error: ProtocolError) {
         self.events.push_back(Event::Error(error));
         self.reading = Reading::Stopped;
-        self.timers.stop(Timer::Head);
-        self.timers.stop(Timer::Idle);
-        self.timers.stop(Timer::Body);
+        self.wire.timers.stop(Timer::Head);
+        self.wire.timers.stop(Timer::Idle);
+        self.wire.timers.stop(Timer::Body);
         let reason = CloseReason::ProtocolError(error);
         // A response to HEAD announces its body but never sends it.
         let head_request = self.exchange.take().is_some_and(|e| e.head_request);
         match self.writing {
             Writing::Idle | Writing::Head => {
-                let date = *self.clock.date(self.last_now);
+                let date = *self.clock.date(self.wire.last_now);
                 encode::error_response(
-                    &mut self.scratch,
+                    &mut self.wire.scratch,
                     error.status(),
                     &error.to_string(),
                     &date,
                     !head_request,
                 );
-                self.queue_scratch();
+                self.wire.queue_scratch();
                 self.writing = Writing::Done { keep_alive: false };
                 self.close_after_flush(reason);
             }
@@ -249,15 +250,17 @@ impl ServerConnection {
             return;
         }
         self.reading = Reading::Head;
-        if self.recv.is_empty() {
+        if self.wire.recv.is_empty() {
             if self.peer_eof {
                 self.close_after_flush(CloseReason::PeerClosed);
             } else {
-                self.timers
+                self.wire
+                    .timers
                     .set_pending(Timer::Idle, self.config.timeouts.idle);
             }
         } else {
-            self.timers
+            self.wire
+                .timers
                 .set_pending(Timer::Head, self.config.timeouts.head);
         }
     }
