@@ -3,7 +3,7 @@
 //!
 //! - [`cases`]: the framing, smuggling and limit cases as data (bytes in,
 //!   responses out), each sent whole and one byte at a time.
-//! - [`reference`]: the oracle. The core driven in memory; every shell's
+//! - [`reference`](mod@reference): the oracle. The core driven in memory; every shell's
 //!   bytes must equal its transcript after `Date` normalisation, so all
 //!   shells answer byte for byte alike.
 //! - [`scenarios`]: timeouts, large bodies, resets, half-close, many
