@@ -37,6 +37,31 @@ impl Wire {
         }
     }
 
+    /// Space to read into, if the connection wants input at all.
+    pub(crate) fn recv_buf(&mut self, wanted: bool) -> &mut [u8] {
+        if wanted {
+            self.recv.spare()
+        } else {
+            &mut []
+        }
+    }
+
+    /// Counts `n` bytes read into `recv_buf` at `now`; returns how many fit.
+    pub(crate) fn commit(&mut self, n: usize, now: Instant) -> usize {
+        self.on_input(now);
+        self.recv.commit(n)
+    }
+
+    /// Copies input in at `now` if wanted; returns how much was taken.
+    pub(crate) fn copy_in(&mut self, input: &[u8], now: Instant, wanted: bool) -> usize {
+        self.on_input(now);
+        if wanted {
+            self.recv.copy_in(input)
+        } else {
+            0
+        }
+    }
+
     /// Records the latest time and starts pending timers; every input calls it.
     pub(crate) fn on_input(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);

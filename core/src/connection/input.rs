@@ -11,28 +11,22 @@ impl ServerConnection {
     /// Space to read into, straight from the socket; empty while
     /// `wants_read()` is false. Follow with [`commit_recv`](Self::commit_recv).
     pub fn recv_buf(&mut self) -> &mut [u8] {
-        if !self.wants_read() {
-            return &mut [];
-        }
-        self.wire.recv.spare()
+        let wanted = self.wants_read();
+        self.wire.recv_buf(wanted)
     }
 
     /// Records that `n` bytes were read into [`recv_buf`](Self::recv_buf).
     /// A read of 0 bytes is end of stream: call [`handle_eof`](Self::handle_eof).
     pub fn commit_recv(&mut self, n: usize, now: Instant) {
-        self.wire.on_input(now);
-        let n = self.wire.recv.commit(n);
+        let n = self.wire.commit(n, now);
         self.after_recv(n, now);
     }
 
     /// Copies input in; returns how much was taken (less than `input.len()`
     /// when the receive buffer is full, none while `wants_read()` is false).
     pub fn handle_read(&mut self, input: &[u8], now: Instant) -> usize {
-        self.wire.on_input(now);
-        if !self.wants_read() {
-            return 0;
-        }
-        let n = self.wire.recv.copy_in(input);
+        let wanted = self.wants_read();
+        let n = self.wire.copy_in(input, now, wanted);
         self.after_recv(n, now);
         n
     }
