@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+
+use crate::load::parse_duration;
 use nutshell_core::service::demo::DemoApp;
 use nutshell_core::service::{ServerOptions, ShutdownSignal};
 use nutshell_core::Config;
@@ -79,27 +81,6 @@ impl Shell {
             Shell::Hyper => "hyper",
         }
     }
-}
-
-/// Parses `250ms`, `30s`, `2m`, or a plain number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (text, 1.0)
-    };
-    number
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("'{text}' is not a duration (try 30s, 500ms or 2m)"))
 }
 
 /// The same steps for every shell; a macro because the shells share a

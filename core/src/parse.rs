@@ -46,12 +46,7 @@ pub(crate) fn check_request_line(buf: &[u8], config: &Config) -> Result<(), Prot
 /// The returned head's `bytes` are empty; the caller attaches them.
 pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, ProtocolError> {
     check_request_line(head, config)?;
-    if head.len() > config.limits.max_head_bytes {
-        return Err(ProtocolError::HeadTooLarge);
-    }
-    if !config.lenient_bare_lf && has_bare_lf(head) {
-        return Err(ProtocolError::BareLineFeed);
-    }
+    check_head(head, config)?;
 
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
     let slots = &mut slots[..config.limits.max_headers.min(MAX_HEADER_SLOTS)];
@@ -101,6 +96,18 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
         expects_continue: fields.expects_continue,
         wants_upgrade: fields.wants_upgrade,
     })
+}
+
+/// What every complete head (request or response) must pass before
+/// `httparse` sees it: the size limit and, unless lenient, CRLF endings.
+pub(crate) fn check_head(head: &[u8], config: &Config) -> Result<(), ProtocolError> {
+    if head.len() > config.limits.max_head_bytes {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    if !config.lenient_bare_lf && has_bare_lf(head) {
+        return Err(ProtocolError::BareLineFeed);
+    }
+    Ok(())
 }
 
 pub(crate) fn has_bare_lf(bytes: &[u8]) -> bool {

@@ -7,7 +7,7 @@ use http::{StatusCode, Version};
 
 use super::message::{ReceivedResponse, ResponseBody};
 use crate::fields::FramingFields;
-use crate::parse::{has_bare_lf, MAX_HEADER_SLOTS};
+use crate::parse::{check_head, MAX_HEADER_SLOTS};
 use crate::request::FieldSpan;
 use crate::{Config, ProtocolError};
 
@@ -24,12 +24,7 @@ pub(crate) fn parse_response_head(
     config: &Config,
     asked: Asked,
 ) -> Result<ReceivedResponse, ProtocolError> {
-    if head.len() > config.limits.max_head_bytes {
-        return Err(ProtocolError::HeadTooLarge);
-    }
-    if !config.lenient_bare_lf && has_bare_lf(head) {
-        return Err(ProtocolError::BareLineFeed);
-    }
+    check_head(head, config)?;
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
     let slots = &mut slots[..config.limits.max_headers.min(MAX_HEADER_SLOTS)];
     let mut response = httparse::Response::new(&mut []);

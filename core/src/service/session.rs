@@ -154,12 +154,7 @@ impl Session {
         let Response { head, body } = response;
         let sent = match body {
             Body::Empty => self.conn.respond(head, Bytes::new()),
-            Body::Full(bytes) if head_request => {
-                let head = declare_length(head, bytes.len() as u64);
-                self.conn
-                    .send_response(head)
-                    .and_then(|()| self.conn.finish())
-            }
+            // `respond` announces the length and sends no body to HEAD.
             Body::Full(bytes) => self.conn.respond(head, bytes),
             Body::Stream(_) if head_request => self
                 .conn
@@ -209,18 +204,5 @@ impl Session {
                 }
             }
         }
-    }
-}
-
-fn declare_length(head: ResponseHead, length: u64) -> ResponseHead {
-    let declared = head.declared_length().is_some()
-        || head
-            .headers()
-            .iter()
-            .any(|(name, _)| name == http::header::CONTENT_LENGTH);
-    if declared {
-        head
-    } else {
-        head.content_length(length)
     }
 }
