@@ -73,7 +73,10 @@ pub struct Limits {
     /// Unread request body the core reads and drops after the response so the
     /// connection can be kept alive: 64 KiB. Larger bodies close instead.
     pub discard_body: u64,
-    /// Bytes read and dropped while lingering before a close: 64 KiB.
+    /// Bytes read and dropped while lingering before a close: 32 MiB. A
+    /// client still uploading when it got an error response (413, 400)
+    /// keeps sending until it reads that response; dropping what it sends,
+    /// rather than resetting, is what lets it read it. Past this, close.
     pub linger_bytes: usize,
 }
 
@@ -90,7 +93,7 @@ impl Default for Limits {
             recv_buffer: 32 * 1024,
             max_transmit: 64 * 1024,
             discard_body: 64 * 1024,
-            linger_bytes: 64 * 1024,
+            linger_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -115,9 +118,15 @@ pub struct Timeouts {
     /// Time a graceful `shutdown` waits for the request in flight: 30 s.
     /// Expiry: close at once.
     pub shutdown: Duration,
-    /// Time spent reading and dropping input after the last response, before
-    /// the close (so a pipelining peer gets the response, not a reset): 2 s.
+    /// Lingering before a close: the connection has sent its last response,
+    /// shut down its sending side, and reads and drops input so that a peer
+    /// still sending (a pipelining client, an uploader that got 413) reads
+    /// the response before any reset. It closes once the peer has been quiet
+    /// this long: 2 s (nginx's `lingering_timeout` plays the same part).
     pub linger: Duration,
+    /// Lingering ends after this long, however busy the peer: 10 s (nginx's
+    /// `lingering_time`).
+    pub linger_total: Duration,
     /// (Client) Time a request body with `Expect: 100-continue` waits for
     /// the `100 Continue` before it is sent anyway: 1 s.
     pub expect_continue: Duration,
@@ -132,6 +141,7 @@ impl Default for Timeouts {
             write: Duration::from_secs(30),
             shutdown: Duration::from_secs(30),
             linger: Duration::from_secs(2),
+            linger_total: Duration::from_secs(10),
             expect_continue: Duration::from_secs(1),
         }
     }

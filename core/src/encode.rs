@@ -57,7 +57,7 @@ fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
         has_date: false,
         has_server: false,
     };
-    for (name, value) in &head.headers {
+    for (name, value) in head.headers() {
         match *name {
             http::header::CONTENT_LENGTH => {
                 let length = fields::parse_content_length(value.as_bytes())
@@ -123,7 +123,11 @@ pub(crate) fn final_head(
     };
 
     status_line(out, status);
-    for (name, value) in head.headers.iter().filter(|(name, _)| !is_core_field(name)) {
+    for (name, value) in head
+        .headers()
+        .iter()
+        .filter(|(name, _)| !is_core_field(name))
+    {
         field(out, name.as_str().as_bytes(), value.as_bytes());
     }
     if !app.has_date {
@@ -214,7 +218,7 @@ pub(crate) fn request_head(
 /// CONNECT 2xx): the application's fields as given, no framing.
 pub(crate) fn bare_head(out: &mut BytesMut, head: &ResponseHead, date: Option<&[u8; DATE_LEN]>) {
     status_line(out, head.status);
-    for (name, value) in &head.headers {
+    for (name, value) in head.headers() {
         field(out, name.as_str().as_bytes(), value.as_bytes());
     }
     if let Some(date) = date {

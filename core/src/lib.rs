@@ -151,6 +151,7 @@ mod parse;
 mod recv;
 mod request;
 mod response;
+mod spans;
 mod timer;
 mod transmit;
 mod wire;

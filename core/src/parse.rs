@@ -1,6 +1,8 @@
-//! Request heads: finding their end, parsing them with `httparse`, and the
-//! checks `httparse` leaves to us (line endings, versions, target forms,
-//! framing fields, `Host`).
+//! Heads, for both roles: finding their end, the checks before `httparse`
+//! (size, line endings), the field spans and framing fields gathered in the
+//! same pass, and naming what `httparse` refused. Then the request's own
+//! rules (request line, versions, target forms, `Host`); the response's
+//! framing rules are the client's (`client/parse.rs`).
 //!
 //! Parsing happens only once the whole head is buffered (its end is searched
 //! for incrementally), so a peer that sends one byte at a time costs linear,
@@ -11,8 +13,102 @@ use std::mem::MaybeUninit;
 use http::{Method, Version};
 
 use crate::fields::{self, FramingFields};
-use crate::request::{FieldSpan, RequestBody, RequestHead};
+use crate::recv::RecvBuffer;
+use crate::request::{FieldSpan, FieldSpans, RequestBody, RequestHead};
 use crate::{Config, ProtocolError};
+
+/// Whether a whole request head is buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadEnd {
+    /// Not yet; nothing wrong so far.
+    Incomplete,
+    /// The head ends here (one past its empty line).
+    At(usize),
+}
+
+/// How far the start of an incomplete request line is known to be valid,
+/// so bytes that can never begin a request (a TLS handshake, binary noise)
+/// are refused as soon as they arrive, not at the head timeout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LineCheck {
+    /// Bytes of the method checked so far.
+    checked: usize,
+    /// The method ended with a space: the rest is left to the full parse.
+    done: bool,
+}
+
+impl LineCheck {
+    /// Checks the bytes of the method that arrived since the last call.
+    fn advance(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
+        while !self.done {
+            let Some(&byte) = data.get(self.checked) else {
+                return Ok(());
+            };
+            match byte {
+                b' ' if self.checked > 0 => self.done = true,
+                // Line ends (an empty line not yet whole, too): the full
+                // parse names what is wrong with them.
+                b'\r' | b'\n' => self.done = true,
+                byte if is_tchar(byte) => self.checked += 1,
+                _ => return Err(ProtocolError::InvalidMethod),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`: what a method is made of.
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before
+/// a request line; we ignore up to `max_empty_lines`. True if any was
+/// skipped (so the search for the head's end starts over).
+pub(crate) fn skip_empty_lines(
+    recv: &mut RecvBuffer,
+    empty_lines: &mut usize,
+    config: &Config,
+) -> Result<bool, ProtocolError> {
+    let mut skipped = false;
+    loop {
+        let skip = match recv.data() {
+            [b'\r', b'\n', ..] => 2,
+            [b'\n', ..] if config.lenient_bare_lf => 1,
+            [b'\n', ..] => return Err(ProtocolError::BareLineFeed),
+            _ => return Ok(skipped),
+        };
+        recv.consume(skip);
+        skipped = true;
+        *empty_lines += 1;
+        if *empty_lines > config.limits.max_empty_lines {
+            return Err(ProtocolError::TooManyEmptyLines);
+        }
+    }
+}
+
+/// Looks for the end of a request head in `data`, resuming at `scan`; while
+/// it is incomplete, refuses a request line that cannot become valid or has
+/// grown too long, and a head over its size limit.
+pub(crate) fn find_request_head(
+    data: &[u8],
+    scan: &mut usize,
+    line: &mut LineCheck,
+    config: &Config,
+) -> Result<HeadEnd, ProtocolError> {
+    match find_head_end(data, *scan) {
+        Ok(end) => Ok(HeadEnd::At(end)),
+        Err(resume) => {
+            *scan = resume;
+            line.advance(data)?;
+            check_request_line(data, config)?;
+            if data.len() > config.limits.max_head_bytes {
+                return Err(ProtocolError::HeadTooLarge);
+            }
+            Ok(HeadEnd::Incomplete)
+        }
+    }
+}
 
 /// Field slots on the stack; `max_headers` above this is capped to it.
 pub(crate) const MAX_HEADER_SLOTS: usize = 256;
@@ -42,9 +138,12 @@ pub(crate) fn check_request_line(buf: &[u8], config: &Config) -> Result<(), Prot
     Ok(())
 }
 
-/// Parses and validates a complete head (`head` ends with its empty line).
-/// The returned head's `bytes` are empty; the caller attaches them.
-pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, ProtocolError> {
+/// Parses and validates a complete request head (`head` ends with its empty
+/// line). The returned head's `bytes` are empty; the caller attaches them.
+pub(crate) fn parse_request_head(
+    head: &[u8],
+    config: &Config,
+) -> Result<RequestHead, ProtocolError> {
     check_request_line(head, config)?;
     check_head(head, config)?;
 
@@ -70,31 +169,69 @@ pub(crate) fn parse_head(head: &[u8], config: &Config) -> Result<RequestHead, Pr
         _ => Version::HTTP_11,
     };
 
-    let base = head.as_ptr() as usize;
-    let offset = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
-    let span = |part: &[u8]| offset(part)..offset(part) + part.len() as u32;
-
     let mut framing = FramingFields::default();
-    let mut spans = Vec::with_capacity(request.headers.len());
-    for field in request.headers.iter() {
-        framing.add(field.name.as_bytes(), field.value)?;
-        spans.push(FieldSpan {
-            name: span(field.name.as_bytes()),
-            value: span(field.value),
-        });
-    }
+    let spans = field_spans(head, request.headers, &mut framing)?;
     let fields = Decided::from(framing, version, config)?;
+    let (start, end) = span(head, target.as_bytes());
 
     Ok(RequestHead {
         bytes: bytes::Bytes::new(),
         method,
         version,
-        target: span(target.as_bytes()),
+        target: start..end,
         fields: spans,
         body: fields.body,
         keep_alive: fields.keep_alive,
         expects_continue: fields.expects_continue,
         wants_upgrade: fields.wants_upgrade,
+    })
+}
+
+/// Where `part` (a slice of `head`) lies in it.
+pub(crate) fn span(head: &[u8], part: &[u8]) -> (u32, u32) {
+    let start = (part.as_ptr() as usize - head.as_ptr() as usize) as u32;
+    (start, start + part.len() as u32)
+}
+
+/// The spans of the fields `httparse` found in `head`, and their framing
+/// meaning, gathered in one pass.
+pub(crate) fn field_spans(
+    head: &[u8],
+    fields: &[httparse::Header<'_>],
+    framing: &mut FramingFields,
+) -> Result<FieldSpans, ProtocolError> {
+    let mut spans = FieldSpans::with_capacity(fields.len());
+    for field in fields {
+        framing.add(field.name.as_bytes(), field.value)?;
+        spans.push(FieldSpan {
+            name: span(head, field.name.as_bytes()),
+            value: span(head, field.value),
+        });
+    }
+    Ok(spans)
+}
+
+/// Names a field-section error `httparse` reported, from the bytes
+/// themselves: the same for requests and responses.
+pub(crate) fn classify_field_error(error: httparse::Error, fields: &[u8]) -> Option<ProtocolError> {
+    Some(match error {
+        httparse::Error::TooManyHeaders => ProtocolError::TooManyHeaders,
+        httparse::Error::HeaderValue => ProtocolError::InvalidHeaderValue,
+        httparse::Error::NewLine => ProtocolError::InvalidLineEnding,
+        httparse::Error::HeaderName => {
+            for line in fields.split(|b| *b == b'\n') {
+                if matches!(line.first(), Some(b' ' | b'\t')) {
+                    return Some(ProtocolError::ObsoleteLineFolding);
+                }
+                if let Some(colon) = line.iter().position(|b| *b == b':') {
+                    if colon > 0 && matches!(line[colon - 1], b' ' | b'\t') {
+                        return Some(ProtocolError::WhitespaceBeforeColon);
+                    }
+                }
+            }
+            ProtocolError::InvalidHeaderName
+        }
+        _ => return None,
     })
 }
 
@@ -145,18 +282,20 @@ pub(crate) fn find_lf(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|offset| at + offset)
 }
 
-/// Names what `httparse` refused, from the bytes themselves.
+/// Names what `httparse` refused in a request head.
 fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
     let first_line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    if let Some(field_error) =
+        classify_field_error(error, head.get(first_line_end + 1..).unwrap_or_default())
+    {
+        return field_error;
+    }
     let request_line = head[..first_line_end]
         .strip_suffix(b"\r")
         .unwrap_or(&head[..first_line_end]);
     match error {
-        httparse::Error::TooManyHeaders => ProtocolError::TooManyHeaders,
-        httparse::Error::HeaderValue => ProtocolError::InvalidHeaderValue,
-        httparse::Error::NewLine => ProtocolError::InvalidLineEnding,
         httparse::Error::Version => classify_version(request_line),
-        httparse::Error::Token | httparse::Error::Status => {
+        _ => {
             let method = request_line
                 .split(|b| *b == b' ')
                 .next()
@@ -168,20 +307,6 @@ fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
             } else {
                 ProtocolError::InvalidRequestLine
             }
-        }
-        httparse::Error::HeaderName => {
-            let fields = &head[first_line_end + 1..];
-            for line in fields.split(|b| *b == b'\n') {
-                if matches!(line.first(), Some(b' ' | b'\t')) {
-                    return ProtocolError::ObsoleteLineFolding;
-                }
-                if let Some(colon) = line.iter().position(|b| *b == b':') {
-                    if colon > 0 && matches!(line[colon - 1], b' ' | b'\t') {
-                        return ProtocolError::WhitespaceBeforeColon;
-                    }
-                }
-            }
-            ProtocolError::InvalidHeaderName
         }
     }
 }
@@ -303,7 +428,7 @@ mod tests {
     use super::*;
 
     fn parse(head: &[u8]) -> Result<RequestHead, ProtocolError> {
-        parse_head(head, &Config::default())
+        parse_request_head(head, &Config::default())
     }
 
     #[test]
@@ -404,7 +529,7 @@ mod tests {
             lenient_bare_lf: true,
             ..Config::default()
         };
-        assert!(parse_head(b"GET / HTTP/1.1\nHost: x\n\n", &lenient).is_ok());
+        assert!(parse_request_head(b"GET / HTTP/1.1\nHost: x\n\n", &lenient).is_ok());
     }
 
     #[test]

@@ -9,12 +9,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use http::{Method, Version};
 
-/// Where a field's name and value lie in the head's bytes.
-#[derive(Debug, Clone)]
-pub(crate) struct FieldSpan {
-    pub(crate) name: Range<u32>,
-    pub(crate) value: Range<u32>,
-}
+pub(crate) use crate::spans::{FieldSpan, FieldSpans};
 
 /// How the request's body is framed (RFC 9112 §6.3), as the core decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +30,7 @@ pub struct RequestHead {
     pub(crate) method: Method,
     pub(crate) version: Version,
     pub(crate) target: Range<u32>,
-    pub(crate) fields: Vec<FieldSpan>,
+    pub(crate) fields: FieldSpans,
     pub(crate) body: RequestBody,
     pub(crate) keep_alive: bool,
     pub(crate) expects_continue: bool,
@@ -76,9 +71,9 @@ impl RequestHead {
 
     /// The header fields in the order received: name (as sent) and value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(|span| {
-            let name = std::str::from_utf8(&self.bytes[range(&span.name)]).unwrap_or("");
-            (name, &self.bytes[range(&span.value)])
+        self.fields.as_slice().iter().map(|span| {
+            let name = std::str::from_utf8(&self.bytes[span.name()]).unwrap_or("");
+            (name, &self.bytes[span.value()])
         })
     }
 

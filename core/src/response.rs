@@ -11,16 +11,97 @@ use http::{HeaderName, HeaderValue, StatusCode};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
     pub(crate) status: StatusCode,
-    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) headers: HeadFields,
     pub(crate) content_length: Option<u64>,
 }
+
+/// Fields held inline: a typical response names a few (`Content-Type`, a
+/// cache field), so building one costs no allocation.
+const INLINE: usize = 4;
+
+/// What fills an unused inline slot.
+const UNUSED: (HeaderName, HeaderValue) =
+    (HeaderName::from_static("x"), HeaderValue::from_static(""));
+
+/// A response's own fields: inline up to `INLINE`, then on the heap.
+#[derive(Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline is the point: the common head is built without allocating"
+)]
+pub(crate) enum HeadFields {
+    Inline {
+        len: usize,
+        fields: [(HeaderName, HeaderValue); INLINE],
+    },
+    Heap(Vec<(HeaderName, HeaderValue)>),
+}
+
+impl HeadFields {
+    fn new() -> Self {
+        HeadFields::Inline {
+            len: 0,
+            fields: [UNUSED; INLINE],
+        }
+    }
+
+    fn push(&mut self, field: (HeaderName, HeaderValue)) {
+        match self {
+            HeadFields::Inline { len, fields } if *len < INLINE => {
+                fields[*len] = field;
+                *len += 1;
+            }
+            HeadFields::Inline { fields, .. } => {
+                let mut heap: Vec<_> = std::mem::replace(fields, [UNUSED; INLINE]).into();
+                heap.push(field);
+                *self = HeadFields::Heap(heap);
+            }
+            HeadFields::Heap(heap) => heap.push(field),
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        if let HeadFields::Heap(heap) = self {
+            heap.reserve(additional);
+        } else if self.len() + additional > INLINE {
+            let mut heap = Vec::with_capacity(self.len() + additional);
+            heap.extend(self.as_slice().iter().cloned());
+            *self = HeadFields::Heap(heap);
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
+        match self {
+            HeadFields::Inline { len, fields } => &fields[..*len],
+            HeadFields::Heap(heap) => heap,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+}
+
+impl std::fmt::Debug for HeadFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl PartialEq for HeadFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for HeadFields {}
 
 impl ResponseHead {
     /// A head with this status and no fields.
     pub fn new(status: StatusCode) -> Self {
         ResponseHead {
             status,
-            headers: Vec::new(),
+            headers: HeadFields::new(),
             content_length: None,
         }
     }
@@ -49,7 +130,7 @@ impl ResponseHead {
 
     /// The fields the application gave, in order.
     pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.headers
+        self.headers.as_slice()
     }
 
     /// The declared body length, if any.

@@ -1,16 +1,26 @@
 //! Every deadline a connection keeps, in one table.
 //!
-//! A timer is either off, armed at an instant, or *pending*: armed by a
-//! command that has no `now` to count from (the application answered). A
-//! pending timer starts counting at the next input's `now`; until then
-//! `poll_timeout` asks to be called at once, so no deadline is ever counted
-//! from a stale instant.
+//! Each role names its own timers ([`ServerTimer`], [`ClientTimer`]), so
+//! neither has an arm for a timer it never starts. A deadline is always an
+//! instant: a command that starts a timer counts from the latest `now` the
+//! connection was given, so `poll_timeout` never has to ask for an extra
+//! call to learn the time.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The connection's timers, in the order they are checked.
+/// A role's set of timers.
+pub(crate) trait TimerKind: Copy + Eq + std::fmt::Debug + 'static {
+    /// Every timer, in the order expired ones are handled.
+    const ALL: &'static [Self];
+    /// The write-stall timer, which the shared transmit side starts.
+    const WRITE: Self;
+    /// Its slot in the table.
+    fn index(self) -> usize;
+}
+
+/// The server connection's timers, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timer {
+pub(crate) enum ServerTimer {
     /// The request head must arrive by then (408).
     Head,
     /// A kept-alive connection with no request closes then.
@@ -23,121 +33,119 @@ pub(crate) enum Timer {
     Shutdown,
     /// Lingering after the last response ends then.
     Linger,
-    /// (Client) A request body held for `100 Continue` is sent then anyway.
+}
+
+impl TimerKind for ServerTimer {
+    const ALL: &'static [Self] = &[
+        ServerTimer::Head,
+        ServerTimer::Idle,
+        ServerTimer::Body,
+        ServerTimer::Write,
+        ServerTimer::Shutdown,
+        ServerTimer::Linger,
+    ];
+    const WRITE: Self = ServerTimer::Write;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The client connection's timers, in the order they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientTimer {
+    /// The response head must arrive by then.
+    Head,
+    /// A kept-alive connection with nothing in flight closes then.
+    Idle,
+    /// The next byte of the response body must arrive by then.
+    Body,
+    /// Pending output must make progress by then.
+    Write,
+    /// A request body held for `100 Continue` is sent then anyway.
     Continue,
 }
 
-const ALL: [Timer; 7] = [
-    Timer::Head,
-    Timer::Idle,
-    Timer::Body,
-    Timer::Write,
-    Timer::Shutdown,
-    Timer::Linger,
-    Timer::Continue,
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Deadline {
-    Off,
-    Pending(Duration),
-    At(Instant),
+impl TimerKind for ClientTimer {
+    const ALL: &'static [Self] = &[
+        ClientTimer::Head,
+        ClientTimer::Idle,
+        ClientTimer::Body,
+        ClientTimer::Write,
+        ClientTimer::Continue,
+    ];
+    const WRITE: Self = ClientTimer::Write;
+    fn index(self) -> usize {
+        self as usize
+    }
 }
+
+/// Slots in the table: enough for either role.
+const SLOTS: usize = 6;
 
 #[derive(Debug, Clone)]
-pub(crate) struct Timers {
-    deadlines: [Deadline; ALL.len()],
-    /// Whether any timer is pending: `resolve` runs on every input, and
-    /// usually has nothing to do.
-    any_pending: bool,
+pub(crate) struct Timers<T> {
+    deadlines: [Option<Instant>; SLOTS],
+    kind: std::marker::PhantomData<T>,
 }
 
-impl Timers {
+impl<T: TimerKind> Timers<T> {
     pub(crate) fn new() -> Self {
         Timers {
-            deadlines: [Deadline::Off; ALL.len()],
-            any_pending: false,
+            deadlines: [None; SLOTS],
+            kind: std::marker::PhantomData,
         }
     }
 
-    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadlines[timer as usize] = Deadline::At(at);
+    pub(crate) fn set(&mut self, timer: T, at: Instant) {
+        self.deadlines[timer.index()] = Some(at);
     }
 
-    /// Arms `timer` to fire `after` the next input's `now`.
-    pub(crate) fn set_pending(&mut self, timer: Timer, after: Duration) {
-        self.deadlines[timer as usize] = Deadline::Pending(after);
-        self.any_pending = true;
-    }
-
-    pub(crate) fn stop(&mut self, timer: Timer) {
-        self.deadlines[timer as usize] = Deadline::Off;
+    pub(crate) fn stop(&mut self, timer: T) {
+        self.deadlines[timer.index()] = None;
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.deadlines = [Deadline::Off; ALL.len()];
+        self.deadlines = [None; SLOTS];
     }
 
-    pub(crate) fn is_armed(&self, timer: Timer) -> bool {
-        self.deadlines[timer as usize] != Deadline::Off
+    pub(crate) fn is_armed(&self, timer: T) -> bool {
+        self.deadlines[timer.index()].is_some()
     }
 
-    /// Starts the pending timers at `now`.
-    pub(crate) fn resolve(&mut self, now: Instant) {
-        if !std::mem::take(&mut self.any_pending) {
-            return;
-        }
-        for deadline in &mut self.deadlines {
-            if let Deadline::Pending(after) = *deadline {
-                *deadline = Deadline::At(now + after);
-            }
-        }
-    }
-
-    /// The earliest deadline; `pending_from` when a timer waits to start.
-    pub(crate) fn next(&self, pending_from: Instant) -> Option<Instant> {
-        self.deadlines
-            .iter()
-            .filter_map(|deadline| match deadline {
-                Deadline::Off => None,
-                Deadline::Pending(_) => Some(pending_from),
-                Deadline::At(at) => Some(*at),
-            })
-            .min()
+    /// The earliest deadline.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.deadlines.iter().flatten().min().copied()
     }
 
     /// The first timer (in check order) whose deadline is at or before `now`.
-    pub(crate) fn expired(&self, now: Instant) -> Option<Timer> {
-        ALL.into_iter()
-            .find(|timer| matches!(self.deadlines[*timer as usize], Deadline::At(at) if at <= now))
+    pub(crate) fn expired(&self, now: Instant) -> Option<T> {
+        T::ALL
+            .iter()
+            .copied()
+            .find(|timer| self.deadlines[timer.index()].is_some_and(|at| at <= now))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::tests::origin;
 
     #[test]
-    fn pending_timers_start_at_the_next_input() {
+    fn expired_timers_come_out_in_check_order() {
         let t0 = origin();
-        let mut timers = Timers::new();
-        assert_eq!(timers.next(t0), None);
-        timers.set(Timer::Head, t0 + Duration::from_secs(30));
-        timers.set_pending(Timer::Write, Duration::from_secs(5));
-        assert_eq!(timers.next(t0), Some(t0));
-        let t1 = t0 + Duration::from_secs(1);
-        timers.resolve(t1);
-        assert_eq!(timers.next(t1), Some(t1 + Duration::from_secs(5)));
-        assert_eq!(timers.expired(t1), None);
-        assert_eq!(
-            timers.expired(t1 + Duration::from_secs(100)),
-            Some(Timer::Head)
-        );
-        timers.stop(Timer::Head);
-        assert_eq!(
-            timers.expired(t1 + Duration::from_secs(100)),
-            Some(Timer::Write)
-        );
+        let mut timers = Timers::<ServerTimer>::new();
+        assert_eq!(timers.next(), None);
+        timers.set(ServerTimer::Write, t0 + Duration::from_secs(5));
+        timers.set(ServerTimer::Head, t0 + Duration::from_secs(30));
+        assert_eq!(timers.next(), Some(t0 + Duration::from_secs(5)));
+        assert_eq!(timers.expired(t0 + Duration::from_secs(1)), None);
+        let late = t0 + Duration::from_secs(100);
+        assert_eq!(timers.expired(late), Some(ServerTimer::Head));
+        timers.stop(ServerTimer::Head);
+        assert_eq!(timers.expired(late), Some(ServerTimer::Write));
+        assert!(ClientTimer::ALL.len() <= SLOTS && ServerTimer::ALL.len() <= SLOTS);
     }
 }

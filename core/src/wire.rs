@@ -1,7 +1,7 @@
 //! The plumbing both roles share: the bounded receive buffer, the transmit
-//! queue with its write-stall timer, the encoder's scratch space, the timer
-//! table and the latest `now`. The protocol state around it differs by role;
-//! moving bytes and time does not.
+//! queue with its write-stall timer, the timer table and the latest `now`.
+//! The protocol state around it differs by role; moving bytes and time does
+//! not.
 
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
@@ -9,28 +9,26 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use crate::recv::RecvBuffer;
-use crate::timer::{Timer, Timers};
+use crate::timer::{TimerKind, Timers};
 use crate::transmit::TransmitQueue;
 use crate::Config;
 
 #[derive(Debug)]
-pub(crate) struct Wire {
+pub(crate) struct Wire<T> {
     pub(crate) recv: RecvBuffer,
     pub(crate) transmit: TransmitQueue,
-    /// Where heads and chunk lines are encoded before being queued.
-    pub(crate) scratch: BytesMut,
-    pub(crate) timers: Timers,
-    /// The latest `now` given to any input.
+    pub(crate) timers: Timers<T>,
+    /// The latest `now` given to any input. A command has no `now` of its
+    /// own: a timer it starts counts from this one.
     pub(crate) last_now: Instant,
     write_timeout: Duration,
 }
 
-impl Wire {
+impl<T: TimerKind> Wire<T> {
     pub(crate) fn new(config: &Config, now: Instant) -> Self {
         Wire {
             recv: RecvBuffer::new(config.recv_bound()),
             transmit: TransmitQueue::default(),
-            scratch: BytesMut::new(),
             timers: Timers::new(),
             last_now: now,
             write_timeout: config.timeouts.write,
@@ -62,24 +60,35 @@ impl Wire {
         }
     }
 
-    /// Records the latest time and starts pending timers; every input calls it.
+    /// Records the latest time; every input calls it.
     pub(crate) fn on_input(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
-        self.timers.resolve(self.last_now);
+    }
+
+    /// Starts `timer` to fire `after` the latest `now`.
+    pub(crate) fn start(&mut self, timer: T, after: Duration) {
+        self.timers.set(timer, self.last_now + after);
     }
 
     /// Queues `bytes`, starting the write-stall timer if output was idle.
     pub(crate) fn queue(&mut self, bytes: Bytes) {
-        if self.transmit.is_empty() && !bytes.is_empty() {
-            self.timers.set_pending(Timer::Write, self.write_timeout);
-        }
+        let was_idle = self.transmit.is_empty();
         self.transmit.push(bytes);
+        self.output_queued(was_idle);
     }
 
-    /// Queues what `scratch` holds.
-    pub(crate) fn queue_scratch(&mut self) {
-        let bytes = self.scratch.split().freeze();
-        self.queue(bytes);
+    /// Encodes straight into the transmit queue.
+    pub(crate) fn encode<R>(&mut self, encode: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let was_idle = self.transmit.is_empty();
+        let result = encode(self.transmit.encoder());
+        self.output_queued(was_idle);
+        result
+    }
+
+    fn output_queued(&mut self, was_idle: bool) {
+        if was_idle && !self.transmit.is_empty() {
+            self.start(T::WRITE, self.write_timeout);
+        }
     }
 
     pub(crate) fn transmit_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
@@ -104,17 +113,23 @@ impl Wire {
         Some(bytes)
     }
 
+    /// Lends the next piece of output: it stays queued until `advance`.
+    pub(crate) fn lend(&mut self, now: Instant) -> Option<Bytes> {
+        self.on_input(now);
+        self.transmit.lend()
+    }
+
     /// Output moved: the stall timer stops when all is sent, else restarts.
     fn on_write_progress(&mut self, now: Instant) {
         if self.transmit.is_empty() {
-            self.timers.stop(Timer::Write);
+            self.timers.stop(T::WRITE);
         } else {
-            self.timers.set(Timer::Write, now + self.write_timeout);
+            self.timers.set(T::WRITE, now + self.write_timeout);
         }
     }
 
-    /// The earliest deadline; the last `now` when a timer waits to start.
+    /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.timers.next(self.last_now)
+        self.timers.next()
     }
 }

@@ -355,7 +355,13 @@ fn the_same_strictness_as_the_server() {
             MissingChunkCrlf,
         ),
         (b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", BareLineFeed),
-        (b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", InvalidHeaderName),
+        (
+            b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n",
+            ObsoleteLineFolding,
+        ),
+        (b"HTTP/1.1 200 OK\r\nX : a\r\n\r\n", WhitespaceBeforeColon),
+        (b"HTTP/1.1 200 OK\r\nX(: a\r\n\r\n", InvalidHeaderName),
+        (b"HTTP/1.1 200 OK\r\nX: \x01\r\n\r\n", InvalidHeaderValue),
         (b"HTTP/2.0 200 OK\r\n\r\n", UnsupportedVersion),
         (b"HTTQ/1.1 200 OK\r\n\r\n", InvalidStatusLine),
         (

@@ -6,7 +6,7 @@ use http::{HeaderMap, Method};
 
 use super::{ClientConnection, ClientRequest, InFlight, OutgoingBody, Reading, Writing};
 use crate::encode::{self, BodyEncoder};
-use crate::timer::Timer;
+use crate::timer::ClientTimer as Timer;
 use crate::{CloseReason, UsageError};
 
 impl ClientConnection {
@@ -19,8 +19,8 @@ impl ClientConnection {
         if self.writing != Writing::Idle {
             return Err(UsageError::RequestInProgress);
         }
-        let encoder = encode::request_head(&mut self.wire.scratch, &request)?;
-        let head = self.wire.scratch.split().freeze();
+        let encoder = encode::request_head(&mut self.scratch, &request)?;
+        let head = self.scratch.split().freeze();
         self.queue(head, false);
         let awaiting_continue = request.expect_continue && encoder != BodyEncoder::Empty;
         self.in_flight.push_back(InFlight {
@@ -34,8 +34,7 @@ impl ClientConnection {
         self.wire.timers.stop(Timer::Idle);
         if awaiting_continue {
             self.wire
-                .timers
-                .set_pending(Timer::Continue, self.config.timeouts.expect_continue);
+                .start(Timer::Continue, self.config.timeouts.expect_continue);
         }
         self.writing = match encoder {
             BodyEncoder::Empty => Writing::Idle,
@@ -107,8 +106,8 @@ impl ClientConnection {
             Writing::Body {
                 encoder: BodyEncoder::Chunked,
             } => {
-                encode::chunk_line(&mut self.wire.scratch, data.len());
-                let line = self.wire.scratch.split().freeze();
+                encode::chunk_line(&mut self.scratch, data.len());
+                let line = self.scratch.split().freeze();
                 self.queue(line, held);
                 self.queue(data, held);
                 self.queue(encode::CRLF, held);
@@ -140,8 +139,8 @@ impl ClientConnection {
                 return Err(UsageError::TrailersNeedChunked)
             }
             (BodyEncoder::Chunked, Some(t)) if !t.is_empty() => {
-                encode::last_chunk(&mut self.wire.scratch, t);
-                let end = self.wire.scratch.split().freeze();
+                encode::last_chunk(&mut self.scratch, t);
+                let end = self.scratch.split().freeze();
                 self.queue(end, held);
             }
             (BodyEncoder::Chunked, _) => self.queue(encode::LAST_CHUNK, held),

@@ -5,7 +5,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode, Version};
 
-use crate::request::FieldSpan;
+use crate::request::FieldSpans;
 
 /// How a request's body will be framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub struct ReceivedResponse {
     pub(crate) version: Version,
     pub(crate) status: StatusCode,
     pub(crate) reason: Range<u32>,
-    pub(crate) fields: Vec<FieldSpan>,
+    pub(crate) fields: FieldSpans,
     pub(crate) body: ResponseBody,
     pub(crate) keep_alive: bool,
 }
@@ -133,10 +133,12 @@ impl ReceivedResponse {
 
     /// The fields in the order received: name (as sent) and value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(|span| {
-            let name = &self.bytes[span.name.start as usize..span.name.end as usize];
-            let value = &self.bytes[span.value.start as usize..span.value.end as usize];
-            (std::str::from_utf8(name).unwrap_or(""), value)
+        self.fields.as_slice().iter().map(|span| {
+            let name = &self.bytes[span.name()];
+            (
+                std::str::from_utf8(name).unwrap_or(""),
+                &self.bytes[span.value()],
+            )
         })
     }
 

@@ -30,7 +30,7 @@ use http::HeaderMap;
 
 use crate::decode::BodyDecoder;
 use crate::encode::BodyEncoder;
-use crate::timer::Timer;
+use crate::timer::ClientTimer as Timer;
 use crate::transmit::TransmitQueue;
 use crate::wire::Wire;
 use crate::{CloseReason, Config, ProtocolError};
@@ -70,9 +70,11 @@ pub enum ClientEvent {
 pub struct ClientConnection {
     config: Arc<Config>,
     /// Receive buffer, transmit queue, timers, the latest `now`.
-    wire: Wire,
+    wire: Wire<Timer>,
     /// Request body held until `100 Continue`.
     held: TransmitQueue,
+    /// Where heads and chunk lines are encoded before being queued (or held).
+    scratch: bytes::BytesMut,
     writing: Writing,
     reading: Reading,
     in_flight: VecDeque<InFlight>,
@@ -118,6 +120,7 @@ impl ClientConnection {
         ClientConnection {
             wire: Wire::new(&config, now),
             held: TransmitQueue::default(),
+            scratch: bytes::BytesMut::new(),
             writing: Writing::Idle,
             reading: Reading::Head,
             in_flight: VecDeque::new(),
@@ -237,7 +240,6 @@ impl ClientConnection {
                 Timer::Write => self.close_now(CloseReason::WriteStalled),
                 Timer::Idle => self.close_now(CloseReason::IdleTimeout),
                 Timer::Continue => self.release_held(),
-                Timer::Shutdown | Timer::Linger => {}
             }
             if self.closed {
                 return;
@@ -318,9 +320,7 @@ impl ClientConnection {
             && matches!(self.reading, Reading::Head)
             && !self.wire.timers.is_armed(Timer::Head);
         if waiting && self.writing == Writing::Idle && self.held.is_empty() {
-            self.wire
-                .timers
-                .set_pending(Timer::Head, self.config.timeouts.head);
+            self.wire.start(Timer::Head, self.config.timeouts.head);
         }
     }
 

@@ -7,8 +7,7 @@ use http::{StatusCode, Version};
 
 use super::message::{ReceivedResponse, ResponseBody};
 use crate::fields::FramingFields;
-use crate::parse::{check_head, MAX_HEADER_SLOTS};
-use crate::request::FieldSpan;
+use crate::parse::{check_head, classify_field_error, field_spans, span, MAX_HEADER_SLOTS};
 use crate::{Config, ProtocolError};
 
 /// What the request said that decides how its response is framed.
@@ -32,10 +31,12 @@ pub(crate) fn parse_response_head(
     match parser.parse_response_with_uninit_headers(&mut response, head, slots) {
         Ok(httparse::Status::Complete(len)) if len == head.len() => {}
         Ok(_) => return Err(ProtocolError::InvalidLineEnding),
-        Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::TooManyHeaders),
-        Err(httparse::Error::HeaderName) => return Err(ProtocolError::InvalidHeaderName),
-        Err(httparse::Error::HeaderValue) => return Err(ProtocolError::InvalidHeaderValue),
-        Err(httparse::Error::NewLine) => return Err(ProtocolError::InvalidLineEnding),
+        Err(error) if classify_field_error(error, status_line_rest(head)).is_some() => {
+            let fields = status_line_rest(head);
+            return Err(
+                classify_field_error(error, fields).unwrap_or(ProtocolError::InvalidHeaderName)
+            );
+        }
         Err(httparse::Error::Version) if head.starts_with(b"HTTP/") => {
             return Err(ProtocolError::UnsupportedVersion)
         }
@@ -51,23 +52,12 @@ pub(crate) fn parse_response_head(
         Version::HTTP_11
     };
 
-    let base = head.as_ptr() as usize;
-    let span = |part: &[u8]| {
-        let start = (part.as_ptr() as usize - base) as u32;
-        start..start + part.len() as u32
-    };
     let mut framing = FramingFields::default();
-    let mut fields = Vec::with_capacity(response.headers.len());
-    for field in response.headers.iter() {
-        framing.add(field.name.as_bytes(), field.value)?;
-        fields.push(FieldSpan {
-            name: span(field.name.as_bytes()),
-            value: span(field.value),
-        });
-    }
-    let reason = response
-        .reason
-        .map_or(0..0, |reason| span(reason.as_bytes()));
+    let fields = field_spans(head, response.headers, &mut framing)?;
+    let reason = response.reason.map_or(0..0, |reason| {
+        let (start, end) = span(head, reason.as_bytes());
+        start..end
+    });
     let body = response_body(&framing, status, version, asked, config)?;
     let keep_alive = body != ResponseBody::UntilClose
         && !framing.close
@@ -81,6 +71,12 @@ pub(crate) fn parse_response_head(
         body,
         keep_alive,
     })
+}
+
+/// The head after its status line: the field section.
+fn status_line_rest(head: &[u8]) -> &[u8] {
+    let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    head.get(end + 1..).unwrap_or_default()
 }
 
 /// RFC 9112 §6.3, in order.

@@ -4,7 +4,7 @@ use super::parse::{parse_response_head, Asked};
 use super::{ClientConnection, ClientEvent, Reading, ResponseBody, Writing};
 use crate::decode::{BodyDecoder, Decoded};
 use crate::parse::find_head_end;
-use crate::timer::Timer;
+use crate::timer::ClientTimer as Timer;
 use crate::{CloseReason, ProtocolError};
 
 impl ClientConnection {
@@ -150,9 +150,7 @@ impl ClientConnection {
         if !keep_alive || (self.closing.is_some() && self.in_flight.is_empty()) {
             self.close_now(CloseReason::Done);
         } else if self.in_flight.is_empty() && self.writing == Writing::Idle {
-            self.wire
-                .timers
-                .set_pending(Timer::Idle, self.config.timeouts.idle);
+            self.wire.start(Timer::Idle, self.config.timeouts.idle);
         } else {
             self.arm_head_timer();
         }

@@ -1,5 +1,6 @@
 //! The application's commands. Each one either does what it says or returns
-//! a [`UsageError`] and changes nothing.
+//! a [`UsageError`] and changes nothing. The state changes they cause are the
+//! transitions in `state.rs`.
 
 use std::time::Instant;
 
@@ -7,10 +8,12 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::encode::{self, BodyEncoder};
-use crate::timer::Timer;
-use crate::{CloseReason, Event, ResponseHead, UsageError};
+use crate::fields;
+use crate::transmit::COPY_BELOW;
+use crate::{ResponseHead, UsageError};
 
-use super::{Exchange, Reading, ServerConnection, Writing};
+use super::state::{Exchange, Reading, Writing};
+use super::ServerConnection;
 
 impl ServerConnection {
     /// Sends the final response head (status 200 or more). The core adds
@@ -18,7 +21,6 @@ impl ServerConnection {
     /// HTTP/1.1 and close-delimited for HTTP/1.0) and `Connection`.
     pub fn send_response(&mut self, head: ResponseHead) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
-        self.scratch_room();
         let max_reached = self
             .config
             .max_requests_per_connection
@@ -37,12 +39,10 @@ impl ServerConnection {
             date: self.clock.date(self.wire.last_now),
             server: self.config.server_header.as_ref(),
         };
-        let framed = encode::final_head(&mut self.wire.scratch, &head, &context)?;
-        self.wire.queue_scratch();
-        self.writing = Writing::Body {
-            encoder: framed.body,
-            keep_alive: framed.keep_alive,
-        };
+        let framed = self
+            .wire
+            .encode(|out| encode::final_head(out, &head, &context))?;
+        self.response_started(framed);
         Ok(())
     }
 
@@ -61,49 +61,51 @@ impl ServerConnection {
             if exchange.continue_sent {
                 return Ok(());
             }
-            if let Some(exchange) = &mut self.exchange {
+            if let Writing::Head(exchange) = &mut self.writing {
                 exchange.continue_sent = true;
             }
         }
-        encode::bare_head(&mut self.wire.scratch, &head, None);
-        self.wire.queue_scratch();
+        self.wire.encode(|out| encode::bare_head(out, &head, None));
         Ok(())
     }
 
     /// Sends a piece of the response body. Empty pieces are ignored. Fails
     /// with `TransmitFull` while [`send_capacity`](Self::send_capacity) is 0.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), UsageError> {
-        let Writing::Body {
-            encoder,
-            keep_alive,
-        } = self.sending()?
-        else {
-            return Err(UsageError::ResponseNotStarted);
-        };
+        let encoder = self.sending()?;
         if data.is_empty() {
             return Ok(());
         }
-        if self.wire.transmit.len() >= self.config.limits.max_transmit {
+        if self.output_backlogged() {
             return Err(UsageError::TransmitFull);
         }
+        self.queue_body(encoder, data)
+    }
+
+    /// Frames and queues one piece of body.
+    fn queue_body(&mut self, encoder: BodyEncoder, data: Bytes) -> Result<(), UsageError> {
         match encoder {
             BodyEncoder::Empty => return Err(UsageError::BodyNotAllowed),
             BodyEncoder::Length { remaining } => {
                 let remaining = remaining
                     .checked_sub(data.len() as u64)
                     .ok_or(UsageError::BodyTooLong)?;
-                self.writing = Writing::Body {
-                    encoder: BodyEncoder::Length { remaining },
-                    keep_alive,
-                };
+                self.body_sent(BodyEncoder::Length { remaining });
                 self.wire.queue(data);
             }
             BodyEncoder::Chunked => {
-                self.scratch_room();
-                encode::chunk_line(&mut self.wire.scratch, data.len());
-                self.wire.queue_scratch();
-                self.wire.queue(data);
-                self.wire.queue(encode::CRLF);
+                if data.len() < COPY_BELOW {
+                    // Line, data and CRLF as one run of the output buffer.
+                    self.wire.encode(|out| {
+                        encode::chunk_line(out, data.len());
+                        out.extend_from_slice(&data);
+                        out.extend_from_slice(b"\r\n");
+                    });
+                } else {
+                    self.wire.encode(|out| encode::chunk_line(out, data.len()));
+                    self.wire.queue(data);
+                    self.wire.queue(encode::CRLF);
+                }
             }
             BodyEncoder::UntilClose => self.wire.queue(data),
         }
@@ -124,11 +126,8 @@ impl ServerConnection {
     }
 
     fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
-        let Writing::Body {
-            encoder,
-            keep_alive,
-        } = self.sending()?
-        else {
+        let encoder = self.sending()?;
+        let Writing::Body { keep_alive, .. } = self.writing else {
             return Err(UsageError::ResponseNotStarted);
         };
         match encoder {
@@ -142,14 +141,12 @@ impl ServerConnection {
             }
             BodyEncoder::Chunked => match trailers {
                 Some(trailers) if !trailers.is_empty() => {
-                    encode::last_chunk(&mut self.wire.scratch, trailers);
-                    self.wire.queue_scratch();
+                    self.wire.encode(|out| encode::last_chunk(out, trailers));
                 }
                 _ => self.wire.queue(encode::LAST_CHUNK),
             },
             BodyEncoder::Length { .. } | BodyEncoder::Empty | BodyEncoder::UntilClose => {}
         }
-        self.writing = Writing::Done { keep_alive };
         self.response_finished(keep_alive);
         Ok(())
     }
@@ -159,6 +156,9 @@ impl ServerConnection {
     /// end. To a HEAD request the body is not sent (its length is still
     /// announced). The body is queued whole even when the transmit queue is
     /// over its bound: the application already holds it in memory.
+    ///
+    /// It is `send_response`, `send_body` and `finish` in one call, checked
+    /// first so that it either does all three or nothing.
     pub fn respond(&mut self, head: ResponseHead, body: Bytes) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
         let status = head.status;
@@ -167,10 +167,10 @@ impl ServerConnection {
             return Err(UsageError::BodyNotAllowed);
         }
         let declared = head.content_length.or_else(|| {
-            head.headers
+            head.headers()
                 .iter()
                 .find(|(name, _)| name == http::header::CONTENT_LENGTH)
-                .and_then(|(_, value)| value.to_str().ok()?.trim().parse().ok())
+                .and_then(|(_, value)| fields::parse_content_length(value.as_bytes()).ok())
         });
         let head = match declared {
             Some(length) if length != body.len() as u64 && !exchange.head_request && !bodiless => {
@@ -185,16 +185,12 @@ impl ServerConnection {
         };
         self.send_response(head)?;
         if let Writing::Body {
-            encoder: BodyEncoder::Length { remaining },
-            keep_alive,
+            encoder: encoder @ BodyEncoder::Length { remaining },
+            ..
         } = self.writing
         {
             if remaining > 0 {
-                self.writing = Writing::Body {
-                    encoder: BodyEncoder::Length { remaining: 0 },
-                    keep_alive,
-                };
-                self.wire.queue(body);
+                self.queue_body(encoder, body)?;
             }
         }
         self.finish()
@@ -202,9 +198,9 @@ impl ServerConnection {
 
     /// Switches protocols: 101 for a request that asked to upgrade, or a
     /// 2xx for CONNECT. The request must have been read to its end. The
-    /// connection then emits [`Event::Upgrade`] with the bytes the peer sent
-    /// after the request; once the transmit queue is flushed, the socket is
-    /// the application's.
+    /// connection then emits [`Event::Upgrade`](crate::Event::Upgrade) with
+    /// the bytes the peer sent after the request; once the transmit queue is
+    /// flushed, the socket is the application's.
     pub fn accept_upgrade(&mut self, head: ResponseHead) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
         let fits = if exchange.connect {
@@ -219,18 +215,9 @@ impl ServerConnection {
             return Err(UsageError::RequestBodyUnread);
         }
         let date = *self.clock.date(self.wire.last_now);
-        encode::bare_head(&mut self.wire.scratch, &head, Some(&date));
-        self.wire.queue_scratch();
-        let leftover = self.wire.recv.take_all();
-        self.events.push_back(Event::Upgrade { leftover });
-        self.reading = Reading::Upgraded;
-        self.writing = Writing::Done { keep_alive: false };
-        self.wire.timers.stop_all();
-        if !self.wire.transmit.is_empty() {
-            self.wire
-                .timers
-                .set_pending(Timer::Write, self.config.timeouts.write);
-        }
+        self.wire
+            .encode(|out| encode::bare_head(out, &head, Some(&date)));
+        self.upgraded();
         Ok(())
     }
 
@@ -240,21 +227,7 @@ impl ServerConnection {
     /// closes by `now + Timeouts::shutdown`.
     pub fn shutdown(&mut self, now: Instant) {
         self.wire.on_input(now);
-        if self.closed || matches!(self.reading, Reading::Upgraded) {
-            return;
-        }
-        let in_flight = self.exchange.is_some() || !self.wire.transmit.is_empty();
-        if !in_flight {
-            self.close_now(CloseReason::Shutdown);
-            return;
-        }
-        if self.closing.is_none() {
-            self.closing = Some(CloseReason::Shutdown);
-            self.wire
-                .timers
-                .set(Timer::Shutdown, now + self.config.timeouts.shutdown);
-        }
-        self.progress_close();
+        self.shutdown_started(now);
     }
 
     /// The request waiting for a final response, or why there is none.
@@ -262,47 +235,25 @@ impl ServerConnection {
         if self.closed || matches!(self.reading, Reading::Upgraded) {
             return Err(UsageError::Closed);
         }
-        match (self.writing, self.exchange) {
-            (Writing::Head, Some(exchange)) => Ok(exchange),
-            (Writing::Idle, _) => Err(UsageError::NoRequest),
-            (_, None) => Err(UsageError::Closed),
-            _ => Err(UsageError::ResponseAlreadyStarted),
+        match self.writing {
+            Writing::Head(exchange) => Ok(exchange),
+            Writing::Idle => Err(UsageError::NoRequest),
+            Writing::Over => Err(UsageError::Closed),
+            Writing::Body { .. } | Writing::Done { .. } => Err(UsageError::ResponseAlreadyStarted),
         }
     }
 
-    /// The writing state, if a response can be sent on.
-    fn sending(&self) -> Result<Writing, UsageError> {
+    /// How the body of the response being sent is framed, if one is.
+    fn sending(&self) -> Result<BodyEncoder, UsageError> {
         if self.closed {
             return Err(UsageError::Closed);
         }
         match self.writing {
-            Writing::Done { .. } if self.exchange.is_none() => Err(UsageError::Closed),
+            Writing::Over => Err(UsageError::Closed),
             Writing::Idle => Err(UsageError::NoRequest),
-            Writing::Head => Err(UsageError::ResponseNotStarted),
+            Writing::Head(_) => Err(UsageError::ResponseNotStarted),
             Writing::Done { .. } => Err(UsageError::ResponseAlreadyStarted),
-            body @ Writing::Body { .. } => Ok(body),
+            Writing::Body { encoder, .. } => Ok(encoder),
         }
-    }
-
-    /// The response is complete: drain or refuse an unread request body,
-    /// then move on to the next request or the close.
-    fn response_finished(&mut self, keep_alive: bool) {
-        if !keep_alive {
-            self.closing.get_or_insert(CloseReason::Done);
-        }
-        if let Reading::Body { decoder, discard } = &mut self.reading {
-            let drainable = decoder
-                .remaining()
-                .is_none_or(|left| left <= self.config.limits.discard_body);
-            if self.closing.is_some() || !drainable {
-                self.reading = Reading::Stopped;
-                self.closing.get_or_insert(CloseReason::Done);
-            } else if !*discard {
-                *discard = true;
-                self.discard_left = self.config.limits.discard_body + 1;
-            }
-        }
-        self.complete_exchange();
-        self.progress_close();
     }
 }

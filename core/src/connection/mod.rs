@@ -1,22 +1,12 @@
 //! The server connection: one HTTP/1.1 connection's whole state.
 //!
-//! Two directions, each with its own small state, and the rules that tie them
-//! together in this module and its children:
+//! - [`state`]: every state and every transition, with the diagram.
+//! - `step`: turning buffered bytes into events (head, body), calling the
+//!   transitions.
+//! - `input`, `commands`, `output`: the public method groups, each a thin
+//!   layer over the transitions.
 //!
-//! ```text
-//!  reading:                                    writing:
-//!
-//!   ┌──────► Head ──head──► Body ──end──┐        Idle ──request──► Head
-//!   │         │ (no body)               │         ▲                 │ send_response
-//!   │         └───────────► Done ◄──────┘         │                 ▼
-//!   │                        │                    │   finish     Body ──► Done
-//!   └── keep-alive, once ────┤  (response done    └─ exchange ◄──────────────┘
-//!       writing is Done      │   and body read)      complete
-//!                            ▼
-//!                 closing: flush ──► Lingering ──► Closed
-//!                 error / EOF / limits: Stopped ──► (flush) ──► Lingering
-//!                 accept_upgrade: Upgraded (the bytes are the application's)
-//! ```
+//! Rules that tie the two directions together:
 //!
 //! - A new request head is parsed only when the previous exchange is
 //!   complete (both directions Done): responses go out strictly in order, and
@@ -24,25 +14,24 @@
 //! - A response finished before its request body was read drains the rest
 //!   (Body with `discard`) up to `Limits::discard_body`, or closes.
 //! - Once `closing` is set no new request starts; when the output is flushed
-//!   the connection lingers (reads and drops) and then closes.
+//!   the connection lingers (reads and drops, half-closed) and then closes.
 
 mod commands;
 mod input;
 mod output;
+mod state;
 mod step;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::Version;
-
 use crate::date::DateClock;
-use crate::decode::BodyDecoder;
-use crate::encode::BodyEncoder;
-use crate::timer::Timer;
+use crate::timer::ServerTimer;
 use crate::wire::Wire;
 use crate::{CloseReason, Config, Event};
+
+use state::{Reading, Writing};
 
 /// One server-side HTTP/1.1 connection, without I/O.
 ///
@@ -55,12 +44,12 @@ use crate::{CloseReason, Config, Event};
 pub struct ServerConnection {
     config: Arc<Config>,
     /// Receive buffer, transmit queue, timers, the latest `now`.
-    wire: Wire,
+    wire: Wire<ServerTimer>,
     clock: DateClock,
+    /// What is read next (per-state data in the variants).
     reading: Reading,
+    /// Where the response is (the exchange it answers in the variants).
     writing: Writing,
-    /// The request being answered.
-    exchange: Option<Exchange>,
     events: VecDeque<Event>,
     /// Requests started on this connection.
     requests: u64,
@@ -68,61 +57,6 @@ pub struct ServerConnection {
     closing: Option<CloseReason>,
     closed: bool,
     peer_eof: bool,
-    /// The parser needs more bytes than are buffered.
-    starved: bool,
-    /// Empty lines skipped before the current request line.
-    empty_lines: usize,
-    /// Where the search for the head's end resumes.
-    head_scan: usize,
-    /// Body bytes still allowed to be dropped in discard mode.
-    discard_left: u64,
-    /// Bytes dropped while lingering.
-    lingered: usize,
-}
-
-/// What the connection reads next.
-#[derive(Debug)]
-enum Reading {
-    /// A request head (or nothing yet).
-    Head,
-    /// A request body; with `discard`, read and dropped after the response.
-    Body { decoder: BodyDecoder, discard: bool },
-    /// The request was read; its response is not finished.
-    Done,
-    /// Nothing more is parsed (an error, or closing mid-body).
-    Stopped,
-    /// Closing: input is read and dropped until EOF or the linger deadline.
-    Lingering,
-    /// The connection was handed over after `accept_upgrade`.
-    Upgraded,
-}
-
-/// Where the response is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Writing {
-    /// No request is waiting.
-    Idle,
-    /// A request waits for its final response head.
-    Head,
-    /// The head is sent; the body goes out as framed.
-    Body {
-        encoder: BodyEncoder,
-        keep_alive: bool,
-    },
-    /// The response is complete.
-    Done { keep_alive: bool },
-}
-
-/// What the current request said that the response must respect.
-#[derive(Debug, Clone, Copy)]
-struct Exchange {
-    version: Version,
-    head_request: bool,
-    keep_alive: bool,
-    expects_continue: bool,
-    continue_sent: bool,
-    upgrade: bool,
-    connect: bool,
 }
 
 /// Where a connection is, for logs and metrics.
@@ -153,23 +87,17 @@ impl ServerConnection {
     /// monotonic `now` of later inputs.
     pub fn new(config: Arc<Config>, now: Instant, wall_clock: SystemTime) -> Self {
         let mut wire = Wire::new(&config, now);
-        wire.timers.set(Timer::Head, now + config.timeouts.head);
+        wire.start(ServerTimer::Head, config.timeouts.head);
         ServerConnection {
             wire,
             clock: DateClock::new(now, wall_clock),
-            reading: Reading::Head,
+            reading: Reading::new_head(),
             writing: Writing::Idle,
-            exchange: None,
             events: VecDeque::new(),
             requests: 0,
             closing: None,
             closed: false,
             peer_eof: false,
-            starved: true,
-            empty_lines: 0,
-            head_scan: 0,
-            discard_left: 0,
-            lingered: 0,
             config,
         }
     }
@@ -179,13 +107,13 @@ impl ServerConnection {
     /// the peer's EOF, after an error, and once upgraded or closed.
     pub fn wants_read(&self) -> bool {
         match self.reading {
-            Reading::Lingering => !self.closed,
+            Reading::Lingering { .. } => !self.closed,
             Reading::Stopped | Reading::Upgraded => false,
-            Reading::Head | Reading::Body { .. } | Reading::Done => {
+            Reading::Head { .. } | Reading::Body { .. } | Reading::Done => {
                 !self.closed
                     && !self.peer_eof
                     && !self.wire.recv.is_full()
-                    && self.wire.transmit.len() < self.config.limits.max_transmit
+                    && !self.output_backlogged()
             }
         }
     }
@@ -199,7 +127,9 @@ impl ServerConnection {
     /// last response is flushed and the connection is lingering before the
     /// close (so the peer reads the response before any reset).
     pub fn wants_write_shutdown(&self) -> bool {
-        matches!(self.reading, Reading::Lingering) && !self.closed
+        matches!(self.reading, Reading::Lingering { .. })
+            && !self.closed
+            && self.wire.transmit.is_empty()
     }
 
     /// Whether the connection is closed. The `Closed` event says why.
@@ -212,13 +142,16 @@ impl ServerConnection {
         if self.closed {
             return ConnectionState::Closed;
         }
+        let exchange_over = matches!(self.writing, Writing::Idle | Writing::Over);
         match (&self.reading, self.writing) {
             (Reading::Upgraded, _) => ConnectionState::Upgraded,
-            (Reading::Lingering, _) => ConnectionState::Closing,
-            (_, _) if self.closing.is_some() && self.exchange.is_none() => ConnectionState::Closing,
-            (Reading::Head, Writing::Idle) if self.wire.recv.is_empty() => ConnectionState::Idle,
-            (Reading::Head, Writing::Idle) => ConnectionState::ReadingHead,
-            (Reading::Body { discard: false, .. }, _) => ConnectionState::ReadingBody,
+            (Reading::Lingering { .. }, _) => ConnectionState::Closing,
+            (_, _) if self.closing.is_some() && exchange_over => ConnectionState::Closing,
+            (Reading::Head { .. }, Writing::Idle) if self.wire.recv.is_empty() => {
+                ConnectionState::Idle
+            }
+            (Reading::Head { .. }, Writing::Idle) => ConnectionState::ReadingHead,
+            (Reading::Body { discard: None, .. }, _) => ConnectionState::ReadingBody,
             _ => ConnectionState::Responding,
         }
     }
@@ -260,70 +193,13 @@ impl ServerConnection {
     }
 
     /// Heap bytes this connection holds in its buffers (receive buffer
-    /// capacity, queued output, encoder scratch space).
+    /// capacity, queued output, the output buffer).
     pub fn memory(&self) -> usize {
-        self.wire.recv.capacity() + self.wire.transmit.len() + self.wire.scratch.capacity()
+        self.wire.recv.capacity() + self.wire.transmit.memory()
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// Closes at once: output is dropped, the `Closed` event is queued.
-    fn close_now(&mut self, reason: CloseReason) {
-        if self.closed {
-            return;
-        }
-        self.closed = true;
-        self.closing.get_or_insert(reason);
-        self.reading = Reading::Stopped;
-        self.wire.transmit.clear();
-        self.wire.timers.stop_all();
-        self.events.push_back(Event::Closed(reason));
-    }
-
-    /// Decides to close once the output is flushed.
-    fn close_after_flush(&mut self, reason: CloseReason) {
-        self.closing.get_or_insert(reason);
-        self.progress_close();
-    }
-
-    /// Moves a closing connection on: once no response is in flight and the
-    /// output is flushed, linger (or close at once if the peer is gone).
-    fn progress_close(&mut self) {
-        let Some(reason) = self.closing else { return };
-        if self.closed || matches!(self.reading, Reading::Lingering | Reading::Upgraded) {
-            return;
-        }
-        let response_in_flight = matches!(self.writing, Writing::Head | Writing::Body { .. });
-        if response_in_flight || !self.wire.transmit.is_empty() {
-            return;
-        }
-        if self.peer_eof {
-            self.close_now(reason);
-            return;
-        }
-        self.reading = Reading::Lingering;
-        self.exchange = None;
-        self.writing = Writing::Idle;
-        let buffered = self.wire.recv.len();
-        self.wire.recv.consume(buffered);
-        self.wire.timers.stop_all();
-        self.wire
-            .timers
-            .set_pending(Timer::Linger, self.config.timeouts.linger);
-    }
-
-    /// Makes room in `scratch` for a head or a chunk line. Reserving a block
-    /// at a time means a run of pipelined responses shares one allocation
-    /// instead of one each; the block stays small so that an idle
-    /// connection stays small too.
-    fn scratch_room(&mut self) {
-        const MIN_ROOM: usize = 256;
-        const BLOCK: usize = 1024;
-        if self.wire.scratch.capacity() - self.wire.scratch.len() < MIN_ROOM {
-            self.wire.scratch.reserve(BLOCK);
-        }
     }
 }

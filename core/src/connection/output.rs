@@ -41,6 +41,8 @@ impl ServerConnection {
     /// Takes the next piece of output to send: the alternative to
     /// `transmit_slices` for shells that want owned buffers. Taking counts as
     /// writing, so take the next piece only when the last one is written.
+    /// (For completion-based I/O, where the kernel holds the buffer until
+    /// the write completes, use [`lend_transmit`](Self::lend_transmit).)
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         let bytes = self.wire.pop(now)?;
@@ -48,9 +50,18 @@ impl ServerConnection {
         Some(bytes)
     }
 
+    /// Lends the next piece of output not yet lent, for completion-based I/O
+    /// (io_uring and the like): a clone of the bytes, which stay in the
+    /// queue until [`advance_transmit`](Self::advance_transmit) reports them
+    /// written. Until then they count as unsent: the write-stall timer keeps
+    /// running and no close starts. `None` when everything queued is lent.
+    #[must_use]
+    pub fn lend_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        self.wire.lend(now)
+    }
+
     /// The earliest deadline; call [`handle_timeout`](Self::handle_timeout)
-    /// then. `None` when closed. A deadline at or before the last `now`
-    /// means "call it at once".
+    /// then. `None` when closed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
