@@ -33,6 +33,9 @@ pub(crate) struct Exchange<'a> {
     pub(crate) keep_alive: bool,
     pub(crate) date: &'a [u8; DATE_LEN],
     pub(crate) server: Option<&'a HeaderValue>,
+    /// The body's length when the core holds the whole body (`respond`),
+    /// used when the head declares none.
+    pub(crate) implied_length: Option<u64>,
 }
 
 /// The framing the core chose for a final response.
@@ -50,7 +53,7 @@ struct AppFields {
     has_server: bool,
 }
 
-fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
+fn inspect(head: &ResponseHead, implied_length: Option<u64>) -> Result<AppFields, UsageError> {
     let mut app = AppFields {
         length: head.content_length,
         close: false,
@@ -80,6 +83,7 @@ fn inspect(head: &ResponseHead) -> Result<AppFields, UsageError> {
             _ => {}
         }
     }
+    app.length = app.length.or(implied_length);
     Ok(app)
 }
 
@@ -101,7 +105,7 @@ pub(crate) fn final_head(
     if status.is_informational() {
         return Err(UsageError::WrongStatusClass);
     }
-    let app = inspect(head)?;
+    let app = inspect(head, exchange.implied_length)?;
     let no_content = status == StatusCode::NO_CONTENT;
     if no_content && app.length.is_some_and(|n| n != 0) {
         return Err(UsageError::InvalidContentLength);
@@ -270,6 +274,11 @@ pub(crate) const LAST_CHUNK: Bytes = Bytes::from_static(b"0\r\n\r\n");
 pub(crate) const CONTINUE: Bytes = Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n");
 
 fn status_line(out: &mut BytesMut, status: StatusCode) {
+    if status == StatusCode::OK {
+        // By far the most common line: one copy of a literal.
+        out.put_slice(b"HTTP/1.1 200 OK\r\n");
+        return;
+    }
     out.put_slice(b"HTTP/1.1 ");
     out.put_slice(status.as_str().as_bytes());
     out.put_u8(b' ');
@@ -311,6 +320,7 @@ mod tests {
             keep_alive: true,
             date: DATE,
             server: None,
+            implied_length: None,
         }
     }
 

@@ -21,6 +21,17 @@ impl ServerConnection {
     /// HTTP/1.1 and close-delimited for HTTP/1.0) and `Connection`.
     pub fn send_response(&mut self, head: ResponseHead) -> Result<(), UsageError> {
         let exchange = self.waiting_exchange()?;
+        self.start_response(&head, exchange, None)
+    }
+
+    /// Queues a final head; `implied_length` frames the body when the head
+    /// declares no length.
+    fn start_response(
+        &mut self,
+        head: &ResponseHead,
+        exchange: Exchange,
+        implied_length: Option<u64>,
+    ) -> Result<(), UsageError> {
         let max_reached = self
             .config
             .max_requests_per_connection
@@ -38,10 +49,11 @@ impl ServerConnection {
                 && !unasked_body,
             date: self.clock.date(self.wire.last_now),
             server: self.config.server_header.as_ref(),
+            implied_length,
         };
         let framed = self
             .wire
-            .encode(|out| encode::final_head(out, &head, &context))?;
+            .encode(|out| encode::final_head(out, head, &context))?;
         self.response_started(framed);
         Ok(())
     }
@@ -172,7 +184,7 @@ impl ServerConnection {
                 .find(|(name, _)| name == http::header::CONTENT_LENGTH)
                 .and_then(|(_, value)| fields::parse_content_length(value.as_bytes()).ok())
         });
-        let head = match declared {
+        let implied_length = match declared {
             Some(length) if length != body.len() as u64 && !exchange.head_request && !bodiless => {
                 return Err(if length < body.len() as u64 {
                     UsageError::BodyTooLong
@@ -180,10 +192,10 @@ impl ServerConnection {
                     UsageError::BodyTooShort
                 });
             }
-            None if !bodiless => head.content_length(body.len() as u64),
-            _ => head,
+            None if !bodiless => Some(body.len() as u64),
+            _ => None,
         };
-        self.send_response(head)?;
+        self.start_response(&head, exchange, implied_length)?;
         if let Writing::Body {
             encoder: encoder @ BodyEncoder::Length { remaining },
             ..
