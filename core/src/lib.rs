@@ -19,15 +19,23 @@
 //!   [`UsageError`] and changes nothing.
 //! - **Output, drained completely after every input and command:**
 //!   [`poll_event`] until `None`; the bytes from [`transmit_slices`] (report
-//!   what was written with [`advance_transmit`]) or [`poll_transmit`]; one
-//!   timer armed at [`poll_timeout`].
+//!   what was written with [`advance_transmit`]), or owned pieces from
+//!   [`poll_transmit`] (taking counts as written) or [`lend_transmit`]
+//!   (for completion-based I/O: the bytes stay queued, and count as unsent,
+//!   until `advance_transmit` reports them written); one timer armed at
+//!   [`poll_timeout`]. Every deadline is an instant counted from a `now` the
+//!   core was given: a command (which has no `now`) counts from the latest.
 //! - **Getters:** [`wants_read`] (false under backpressure),
 //!   [`wants_write`], [`wants_write_shutdown`], [`is_closed`], [`state`].
 //!
 //! The peer's faults arrive as [`Event::Error`] with the error response
 //! already queued (400, 408, 413, 414, 431, 501, 505) and are sticky: nothing
 //! is parsed after one, and the connection closes after a bounded lingering
-//! read. Every limit and timeout lives in [`Config`], with its default named
+//! read (half-closed, so a client still uploading reads its 413 rather than
+//! a reset). Bytes that cannot begin a request line (a TLS handshake, binary
+//! noise) are refused as soon as they arrive. While the peer leaves more
+//! output unread than [`Limits::max_transmit`], the core reads nothing and
+//! holds its read-side timers: only the write-stall timeout can close it. Every limit and timeout lives in [`Config`], with its default named
 //! on its field. The wall-clock time for `Date` is an input too: a
 //! connection gets one reading when it is created.
 //!
@@ -44,70 +52,16 @@
 //!
 //! ## The drive loop
 //!
-//! A complete blocking server loop for one connection. Real shells do the
-//! same with their own way of waiting.
+//! A complete blocking server loop for one connection (it is also
+//! `examples/blocking.rs`, and the test suite runs it against a client that
+//! pipelines and never reads). Real shells do the same with their own way of
+//! waiting. Two traps it shows how to avoid: a blocking write must be bounded
+//! by the core's next deadline, or a peer that never reads holds the thread
+//! forever; and [`recv_buf`] is empty while [`wants_read`] is false, so a read
+//! into it returns `Ok(0)`, which looks exactly like end of stream.
 //!
 //! ```no_run
-//! use std::io::{IoSlice, Read, Write};
-//! use std::net::{Shutdown, TcpListener};
-//! use std::sync::Arc;
-//! use std::time::{Instant, SystemTime};
-//!
-//! use bytes::Bytes;
-//! use http::StatusCode;
-//! use nutshell_core::{Config, Event, ResponseHead, ServerConnection};
-//!
-//! let listener = TcpListener::bind("127.0.0.1:8080")?;
-//! let (mut socket, _) = listener.accept()?;
-//! let mut conn = ServerConnection::new(Arc::new(Config::default()), Instant::now(), SystemTime::now());
-//! loop {
-//!     // 1. Drain events; answer requests.
-//!     while let Some(event) = conn.poll_event() {
-//!         if let Event::Request(_head) = event {
-//!             conn.respond(ResponseHead::new(StatusCode::OK), Bytes::from_static(b"hi\n"))?;
-//!         }
-//!     }
-//!     // 2. Write what the core says.
-//!     while conn.wants_write() {
-//!         let mut slices = [IoSlice::new(&[]); 16];
-//!         let n = conn.transmit_slices(&mut slices);
-//!         let written = socket.write_vectored(&slices[..n]);
-//!         match written {
-//!             Ok(written) => conn.advance_transmit(written, Instant::now()),
-//!             Err(_) => conn.handle_write_error(),
-//!         }
-//!     }
-//!     if conn.wants_write_shutdown() {
-//!         let _ = socket.shutdown(Shutdown::Write);
-//!     }
-//!     if conn.is_closed() {
-//!         break;
-//!     }
-//!     // 3. Wait for input or the next deadline, whichever comes first.
-//!     let now = Instant::now();
-//!     match conn.poll_timeout() {
-//!         Some(deadline) if deadline <= now => {
-//!             conn.handle_timeout(now);
-//!             continue;
-//!         }
-//!         Some(deadline) => socket.set_read_timeout(Some(deadline - now))?,
-//!         None => socket.set_read_timeout(None)?,
-//!     }
-//!     if !conn.wants_read() {
-//!         // Backpressure: nothing to read until output drains; a real shell
-//!         // waits for writability here.
-//!         conn.handle_timeout(now);
-//!         continue;
-//!     }
-//!     match socket.read(conn.recv_buf()) {
-//!         Ok(0) => conn.handle_eof(Instant::now()),
-//!         Ok(n) => conn.commit_recv(n, Instant::now()),
-//!         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-//!             || e.kind() == std::io::ErrorKind::TimedOut => conn.handle_timeout(Instant::now()),
-//!         Err(_) => conn.handle_eof(Instant::now()),
-//!     }
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+#![doc = include_str!("../examples/blocking.rs")]
 //! ```
 //!
 //! [`recv_buf`]: ServerConnection::recv_buf
@@ -129,6 +83,7 @@
 //! [`transmit_slices`]: ServerConnection::transmit_slices
 //! [`advance_transmit`]: ServerConnection::advance_transmit
 //! [`poll_transmit`]: ServerConnection::poll_transmit
+//! [`lend_transmit`]: ServerConnection::lend_transmit
 //! [`wants_read`]: ServerConnection::wants_read
 //! [`wants_write`]: ServerConnection::wants_write
 //! [`wants_write_shutdown`]: ServerConnection::wants_write_shutdown
