@@ -87,27 +87,72 @@ pub(crate) fn skip_empty_lines(
     }
 }
 
-/// Looks for the end of a request head in `data`, resuming at `scan`; while
-/// it is incomplete, refuses a request line that cannot become valid or has
-/// grown too long, and a head over its size limit.
+/// What the search for a head's end has learnt on the way, so that no
+/// later check walks the head again: one pass finds the end, the request
+/// line's length and any bare LF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HeadScan {
+    /// Where the search resumes when more bytes arrive.
+    resume: usize,
+    /// The first LF (the request line's end), once seen.
+    first_lf: Option<usize>,
+    /// Whether an LF without a CR before it was seen.
+    bare_lf: bool,
+}
+
+impl HeadScan {
+    /// Scans `buf` from where the last call stopped; the head's end (one
+    /// past its empty line) once it is there.
+    fn scan(&mut self, buf: &[u8]) -> Option<usize> {
+        let mut at = self.resume;
+        while let Some(lf) = find_lf(buf, at) {
+            // An LF is looked at again when the search resumes on it, so
+            // these are idempotent.
+            self.first_lf.get_or_insert(lf);
+            self.bare_lf |= lf == 0 || buf[lf - 1] != b'\r';
+            match &buf[lf + 1..] {
+                [b'\n', ..] => {
+                    self.bare_lf = true;
+                    return Some(lf + 2);
+                }
+                [b'\r', b'\n', ..] => return Some(lf + 3),
+                [] | [b'\r'] => {
+                    self.resume = lf;
+                    return None;
+                }
+                _ => at = lf + 1,
+            }
+        }
+        self.resume = buf.len();
+        None
+    }
+
+    /// The request line's length, LF included, as far as it is known.
+    fn line_len(&self, buffered: usize) -> usize {
+        self.first_lf.map_or(buffered, |lf| lf + 1)
+    }
+}
+
+/// Looks for the end of a request head in `data`, resuming where `scan`
+/// stopped; while it is incomplete, refuses a request line that cannot
+/// become valid or has grown too long, and a head over its size limit.
 pub(crate) fn find_request_head(
     data: &[u8],
-    scan: &mut usize,
+    scan: &mut HeadScan,
     line: &mut LineCheck,
     config: &Config,
 ) -> Result<HeadEnd, ProtocolError> {
-    match find_head_end(data, *scan) {
-        Ok(end) => Ok(HeadEnd::At(end)),
-        Err(resume) => {
-            *scan = resume;
-            line.advance(data)?;
-            check_request_line(data, config)?;
-            if data.len() > config.limits.max_head_bytes {
-                return Err(ProtocolError::HeadTooLarge);
-            }
-            Ok(HeadEnd::Incomplete)
-        }
+    if let Some(end) = scan.scan(data) {
+        return Ok(HeadEnd::At(end));
     }
+    line.advance(data)?;
+    if scan.line_len(data.len()) > config.limits.max_request_line + 2 {
+        return Err(ProtocolError::RequestLineTooLong);
+    }
+    if data.len() > config.limits.max_head_bytes {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    Ok(HeadEnd::Incomplete)
 }
 
 /// Field slots on the stack; `max_headers` above this is capped to it.
@@ -128,24 +173,37 @@ pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
     Err(buf.len())
 }
 
-/// Checks the request line's length while the head is still incomplete.
-pub(crate) fn check_request_line(buf: &[u8], config: &Config) -> Result<(), ProtocolError> {
-    let limit = config.limits.max_request_line;
-    let line_len = find_lf(&buf[..buf.len().min(limit + 2)], 0).unwrap_or(buf.len());
-    if line_len > limit + 1 {
-        return Err(ProtocolError::RequestLineTooLong);
-    }
-    Ok(())
-}
-
 /// Parses and validates a complete request head (`head` ends with its empty
-/// line). The returned head's `bytes` are empty; the caller attaches them.
+/// line), scanning it first. The returned head's `bytes` are empty.
+#[cfg(test)]
 pub(crate) fn parse_request_head(
     head: &[u8],
     config: &Config,
 ) -> Result<RequestHead, ProtocolError> {
-    check_request_line(head, config)?;
-    check_head(head, config)?;
+    let mut scan = HeadScan::default();
+    scan.scan(head);
+    parse_scanned_request_head(head, &scan, config)
+}
+
+/// Parses and validates a complete request head that `scan` found (`head`
+/// ends with its empty line). The returned head's `bytes` are empty; the
+/// caller attaches them.
+pub(crate) fn parse_scanned_request_head(
+    head: &[u8],
+    scan: &HeadScan,
+    config: &Config,
+) -> Result<RequestHead, ProtocolError> {
+    // The checks `check_request_line` and `check_head` make, in their
+    // order, from what the scan saw.
+    if scan.line_len(head.len()) > config.limits.max_request_line + 2 {
+        return Err(ProtocolError::RequestLineTooLong);
+    }
+    if head.len() > config.limits.max_head_bytes {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    if !config.lenient_bare_lf && scan.bare_lf {
+        return Err(ProtocolError::BareLineFeed);
+    }
 
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADER_SLOTS];
     let slots = &mut slots[..config.limits.max_headers.min(MAX_HEADER_SLOTS)];

@@ -45,7 +45,7 @@ use http::Version;
 
 use crate::decode::BodyDecoder;
 use crate::encode::{self, BodyEncoder, Framed};
-use crate::parse::LineCheck;
+use crate::parse::{HeadScan, LineCheck};
 use crate::request::RequestBody;
 use crate::timer::ServerTimer as Timer;
 use crate::{CloseReason, Event, ProtocolError, RequestHead};
@@ -57,8 +57,8 @@ use super::ServerConnection;
 pub(super) enum Reading {
     /// A request head (or nothing yet).
     Head {
-        /// Where the search for the head's end resumes.
-        scan: usize,
+        /// What the search for the head's end has seen so far.
+        scan: HeadScan,
         /// Empty lines skipped before the request line.
         empty_lines: usize,
         /// How far the request line has been found still valid.
@@ -91,7 +91,7 @@ pub(super) enum Reading {
 impl Reading {
     pub(super) fn new_head() -> Self {
         Reading::Head {
-            scan: 0,
+            scan: HeadScan::default(),
             empty_lines: 0,
             line: LineCheck::default(),
         }

@@ -5,7 +5,7 @@
 
 use crate::decode::Decoded;
 use crate::encode;
-use crate::parse::{self, HeadEnd, LineCheck};
+use crate::parse::{self, HeadEnd, HeadScan, LineCheck};
 use crate::{ContinueMode, Event};
 
 use super::state::{Reading, Writing};
@@ -45,7 +45,7 @@ impl ServerConnection {
         let found =
             parse::skip_empty_lines(&mut self.wire.recv, empty_lines, config).and_then(|skipped| {
                 if skipped {
-                    *scan = 0;
+                    *scan = HeadScan::default();
                     *line = LineCheck::default();
                 }
                 parse::find_request_head(self.wire.recv.data(), scan, line, config)
@@ -53,7 +53,8 @@ impl ServerConnection {
         match found {
             Ok(HeadEnd::Incomplete) => self.starved(),
             Ok(HeadEnd::At(end)) => {
-                match parse::parse_request_head(&self.wire.recv.data()[..end], config) {
+                let head = &self.wire.recv.data()[..end];
+                match parse::parse_scanned_request_head(head, scan, config) {
                     Ok(mut head) => {
                         head.bytes = self.wire.recv.split_to(end);
                         self.start_request(head);
