@@ -95,6 +95,7 @@
 
 pub mod client;
 mod config;
+pub mod conn;
 mod connection;
 mod date;
 mod decode;

@@ -38,6 +38,7 @@ pub(crate) enum HeadFields {
 }
 
 impl HeadFields {
+    #[inline]
     fn new() -> Self {
         HeadFields::Inline {
             len: 0,
@@ -45,6 +46,7 @@ impl HeadFields {
         }
     }
 
+    #[inline]
     fn push(&mut self, field: (HeaderName, HeaderValue)) {
         match self {
             HeadFields::Inline { len, fields } if *len < INLINE => {
@@ -70,6 +72,7 @@ impl HeadFields {
         }
     }
 
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
         match self {
             HeadFields::Inline { len, fields } => &fields[..*len],
@@ -98,6 +101,7 @@ impl Eq for HeadFields {}
 
 impl ResponseHead {
     /// A head with this status and no fields.
+    #[inline]
     pub fn new(status: StatusCode) -> Self {
         ResponseHead {
             status,
@@ -107,18 +111,21 @@ impl ResponseHead {
     }
 
     /// Adds a field (builder style).
+    #[inline]
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
     }
 
     /// Declares the body's length, so the core frames it with `Content-Length`.
+    #[inline]
     pub fn content_length(mut self, length: u64) -> Self {
         self.content_length = Some(length);
         self
     }
 
     /// Adds a field.
+    #[inline]
     pub fn push_header(&mut self, name: HeaderName, value: HeaderValue) {
         self.headers.push((name, value));
     }

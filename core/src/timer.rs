@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
-/// A role's set of timers.
-pub(crate) trait TimerKind: Copy + Eq + std::fmt::Debug + 'static {
+/// A role's set of timers. Public only as the sealed `Role`'s associated
+/// type needs it; it cannot be named outside the crate.
+#[allow(unreachable_pub, reason = "named by the sealed Role trait only")]
+pub trait TimerKind: Copy + Eq + std::fmt::Debug + 'static {
     /// Every timer, in the order expired ones are handled.
     const ALL: &'static [Self];
     /// The write-stall timer, which the shared transmit side starts.
@@ -20,7 +22,8 @@ pub(crate) trait TimerKind: Copy + Eq + std::fmt::Debug + 'static {
 
 /// The server connection's timers, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ServerTimer {
+#[allow(unreachable_pub, reason = "named by the sealed Role trait only")]
+pub enum ServerTimer {
     /// The request head must arrive by then (408).
     Head,
     /// A kept-alive connection with no request closes then.
@@ -52,7 +55,8 @@ impl TimerKind for ServerTimer {
 
 /// The client connection's timers, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClientTimer {
+#[allow(unreachable_pub, reason = "named by the sealed Role trait only")]
+pub enum ClientTimer {
     /// The response head must arrive by then.
     Head,
     /// A kept-alive connection with nothing in flight closes then.

@@ -4,43 +4,30 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use super::{ClientConnection, ClientRequest, InFlight, OutgoingBody, Reading, Writing};
+use super::state::{InFlight, Reading, Writing};
+use super::{ClientConnection, ClientRequest, OutgoingBody};
 use crate::encode::{self, BodyEncoder};
-use crate::timer::ClientTimer as Timer;
-use crate::{CloseReason, UsageError};
+use crate::UsageError;
 
 impl ClientConnection {
     /// Sends a request head. Requests may be pipelined: the next one can be
     /// sent as soon as this one's body is finished.
     pub fn send_request(&mut self, request: ClientRequest) -> Result<(), UsageError> {
-        if self.closed || self.closing.is_some() || matches!(self.reading, Reading::Upgraded) {
+        if self.closed || self.closing.is_some() || matches!(self.role.reading, Reading::Upgraded) {
             return Err(UsageError::Closed);
         }
-        if self.writing != Writing::Idle {
+        if self.role.writing != Writing::Idle {
             return Err(UsageError::RequestInProgress);
         }
-        let encoder = encode::request_head(&mut self.scratch, &request)?;
-        let head = self.scratch.split().freeze();
-        self.queue(head, false);
-        let awaiting_continue = request.expect_continue && encoder != BodyEncoder::Empty;
-        self.in_flight.push_back(InFlight {
+        let encoder = self
+            .wire
+            .encode(|out| encode::request_head(out, &request))?;
+        let in_flight = InFlight {
             head: request.method == Method::HEAD,
             connect: request.method == Method::CONNECT,
-            awaiting_continue,
-        });
-        if request.close {
-            self.closing = Some(CloseReason::Done);
-        }
-        self.wire.timers.stop(Timer::Idle);
-        if awaiting_continue {
-            self.wire
-                .start(Timer::Continue, self.config.timeouts.expect_continue);
-        }
-        self.writing = match encoder {
-            BodyEncoder::Empty => Writing::Idle,
-            encoder => Writing::Body { encoder },
+            awaiting_continue: request.expect_continue && encoder != BodyEncoder::Empty,
         };
-        self.arm_head_timer();
+        self.request_sent(in_flight, encoder, request.close);
         Ok(())
     }
 
@@ -58,7 +45,7 @@ impl ClientConnection {
             }
         }
         self.send_request(request)?;
-        if self.writing == Writing::Idle {
+        if self.role.writing == Writing::Idle {
             return Ok(());
         }
         self.queue_body(body);
@@ -75,13 +62,13 @@ impl ClientConnection {
         }
         if let Writing::Body {
             encoder: BodyEncoder::Length { remaining },
-        } = self.writing
+        } = self.role.writing
         {
             if (data.len() as u64) > remaining {
                 return Err(UsageError::BodyTooLong);
             }
         }
-        match self.writing {
+        match self.role.writing {
             Writing::Idle => Err(UsageError::NoRequest),
             Writing::Body { .. } => {
                 self.queue_body(data);
@@ -92,22 +79,20 @@ impl ClientConnection {
 
     /// Frames and queues body bytes (length already checked).
     fn queue_body(&mut self, data: Bytes) {
-        let held = self.in_flight.back().is_some_and(|f| f.awaiting_continue);
-        match self.writing {
+        let held = self.holding_body();
+        match self.role.writing {
             Writing::Body {
                 encoder: BodyEncoder::Length { remaining },
             } => {
                 let remaining = remaining.saturating_sub(data.len() as u64);
-                self.writing = Writing::Body {
-                    encoder: BodyEncoder::Length { remaining },
-                };
+                self.body_queued(BodyEncoder::Length { remaining });
                 self.queue(data, held);
             }
             Writing::Body {
                 encoder: BodyEncoder::Chunked,
             } => {
-                encode::chunk_line(&mut self.scratch, data.len());
-                let line = self.scratch.split().freeze();
+                encode::chunk_line(&mut self.role.scratch, data.len());
+                let line = self.role.scratch.split().freeze();
                 self.queue(line, held);
                 self.queue(data, held);
                 self.queue(encode::CRLF, held);
@@ -127,10 +112,10 @@ impl ClientConnection {
     }
 
     fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
-        let Writing::Body { encoder } = self.writing else {
+        let Writing::Body { encoder } = self.role.writing else {
             return Err(UsageError::NoRequest);
         };
-        let held = self.in_flight.back().is_some_and(|f| f.awaiting_continue);
+        let held = self.holding_body();
         match (encoder, trailers) {
             (BodyEncoder::Length { remaining }, _) if remaining > 0 => {
                 return Err(UsageError::BodyTooShort)
@@ -139,15 +124,31 @@ impl ClientConnection {
                 return Err(UsageError::TrailersNeedChunked)
             }
             (BodyEncoder::Chunked, Some(t)) if !t.is_empty() => {
-                encode::last_chunk(&mut self.scratch, t);
-                let end = self.scratch.split().freeze();
+                encode::last_chunk(&mut self.role.scratch, t);
+                let end = self.role.scratch.split().freeze();
                 self.queue(end, held);
             }
             (BodyEncoder::Chunked, _) => self.queue(encode::LAST_CHUNK, held),
             _ => {}
         }
-        self.writing = Writing::Idle;
-        self.arm_head_timer();
+        self.request_finished();
         Ok(())
+    }
+
+    /// Whether the body being sent waits for `100 Continue`.
+    fn holding_body(&self) -> bool {
+        self.role
+            .in_flight
+            .back()
+            .is_some_and(|f| f.awaiting_continue)
+    }
+
+    /// Queues request bytes for the wire, or holds them for `100 Continue`.
+    fn queue(&mut self, bytes: Bytes, held: bool) {
+        if held {
+            self.role.held.push(bytes);
+        } else {
+            self.wire.queue(bytes);
+        }
     }
 }

@@ -1,10 +1,11 @@
-//! Parsing responses, one step at a time, inside `poll_event`.
+//! Parsing responses, one step at a time, inside `poll_event`. Every change
+//! of state goes through a transition in `state.rs`.
 
 use super::parse::{parse_response_head, Asked};
-use super::{ClientConnection, ClientEvent, Reading, ResponseBody, Writing};
+use super::state::Reading;
+use super::{ClientConnection, ResponseBody};
 use crate::decode::{BodyDecoder, Decoded};
 use crate::parse::find_head_end;
-use crate::timer::ClientTimer as Timer;
 use crate::{CloseReason, ProtocolError};
 
 impl ClientConnection {
@@ -12,8 +13,8 @@ impl ClientConnection {
         if self.closed {
             return false;
         }
-        match self.reading {
-            Reading::Head => self.step_head(),
+        match self.role.reading {
+            Reading::Head { .. } => self.step_head(),
             Reading::Body { .. } => self.step_body(),
             Reading::Upgraded => false,
         }
@@ -24,24 +25,27 @@ impl ClientConnection {
             if !self.peer_eof {
                 return false;
             }
-            if self.in_flight.is_empty() {
+            if self.role.in_flight.is_empty() {
                 self.close_now(CloseReason::PeerClosed);
             } else {
                 self.fail(ProtocolError::IncompleteResponse);
             }
             return true;
         }
-        let Some(front) = self.in_flight.front().copied() else {
+        let Some(front) = self.role.in_flight.front().copied() else {
             // A server may send 408 on an idle connection before closing it;
             // either way nothing was asked.
             self.fail(ProtocolError::UnexpectedResponse);
             return true;
         };
+        let Reading::Head { scan } = &mut self.role.reading else {
+            return false;
+        };
         let data = self.wire.recv.data();
-        let end = match find_head_end(data, self.head_scan) {
+        let end = match find_head_end(data, *scan) {
             Ok(end) => end,
             Err(resume) => {
-                self.head_scan = resume;
+                *scan = resume;
                 if data.len() > self.config.limits.max_head_bytes {
                     self.fail(ProtocolError::HeadTooLarge);
                     return true;
@@ -65,34 +69,16 @@ impl ClientConnection {
             }
         };
         response.bytes = self.wire.recv.split_to(end);
-        self.head_scan = 0;
+        *scan = 0;
 
         let status = response.status;
         if status.is_informational() && status != http::StatusCode::SWITCHING_PROTOCOLS {
-            if status == http::StatusCode::CONTINUE && front.awaiting_continue {
-                self.release_held();
-            }
-            self.events.push_back(ClientEvent::Informational(response));
+            self.informational(response, front.awaiting_continue);
             return true;
         }
-        self.wire.timers.stop(Timer::Head);
-        if front.awaiting_continue {
-            // A final answer before 100: the body stays unsent, and only a
-            // close keeps the framing unambiguous.
-            self.held.clear();
-            self.wire.timers.stop(Timer::Continue);
-            self.writing = Writing::Idle;
-            self.closing = Some(CloseReason::Done);
-        }
-        let keep_alive = response.keep_alive;
         let decoder = match response.body {
             ResponseBody::Tunnel => {
-                let leftover = self.wire.recv.take_all();
-                self.events.push_back(ClientEvent::Response(response));
-                self.events.push_back(ClientEvent::Upgrade { leftover });
-                self.in_flight.pop_front();
-                self.reading = Reading::Upgraded;
-                self.wire.timers.stop_all();
+                self.upgraded(response);
                 return true;
             }
             ResponseBody::Empty => None,
@@ -100,19 +86,7 @@ impl ClientConnection {
             ResponseBody::Chunked => Some(BodyDecoder::chunked()),
             ResponseBody::UntilClose => Some(BodyDecoder::UntilClose { total: 0 }),
         };
-        self.events.push_back(ClientEvent::Response(response));
-        match decoder {
-            Some(decoder) => {
-                self.reading = Reading::Body {
-                    decoder,
-                    keep_alive,
-                };
-                self.wire
-                    .timers
-                    .set(Timer::Body, self.wire.last_now + self.config.timeouts.body);
-            }
-            None => self.response_done(keep_alive),
-        }
+        self.response_started(response, decoder, front.awaiting_continue);
         true
     }
 
@@ -120,7 +94,7 @@ impl ClientConnection {
         let Reading::Body {
             decoder,
             keep_alive,
-        } = &mut self.reading
+        } = &mut self.role.reading
         else {
             return false;
         };
@@ -131,28 +105,10 @@ impl ClientConnection {
             Ok(None) if !self.peer_eof => return false,
             Ok(None) if until_close => self.response_done(false),
             Ok(None) => self.fail(ProtocolError::IncompleteResponse),
-            Ok(Some(Decoded::Data(data))) => self.events.push_back(ClientEvent::Body(data)),
-            Ok(Some(Decoded::Trailers(trailers))) => {
-                self.events.push_back(ClientEvent::Trailers(trailers))
-            }
+            Ok(Some(Decoded::Data(data))) => self.body_data(data),
+            Ok(Some(Decoded::Trailers(trailers))) => self.trailers(trailers),
             Ok(Some(Decoded::End)) => self.response_done(keep_alive),
         }
         true
-    }
-
-    /// The oldest response ended: on to the next, or close.
-    fn response_done(&mut self, keep_alive: bool) {
-        self.wire.timers.stop(Timer::Body);
-        self.reading = Reading::Head;
-        self.in_flight.pop_front();
-        self.responses += 1;
-        self.events.push_back(ClientEvent::ResponseEnd);
-        if !keep_alive || (self.closing.is_some() && self.in_flight.is_empty()) {
-            self.close_now(CloseReason::Done);
-        } else if self.in_flight.is_empty() && self.writing == Writing::Idle {
-            self.wire.start(Timer::Idle, self.config.timeouts.idle);
-        } else {
-            self.arm_head_timer();
-        }
     }
 }

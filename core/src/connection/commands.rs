@@ -35,10 +35,10 @@ impl ServerConnection {
         let max_reached = self
             .config
             .max_requests_per_connection
-            .is_some_and(|max| self.requests >= max);
+            .is_some_and(|max| self.role.requests >= max);
         // A client waiting for 100 that got a final answer may or may not
         // send its body: only closing keeps the framing unambiguous.
-        let body_unread = matches!(self.reading, Reading::Body { .. });
+        let body_unread = matches!(self.role.reading, Reading::Body { .. });
         let unasked_body = exchange.expects_continue && !exchange.continue_sent && body_unread;
         let context = encode::Exchange {
             peer_version: exchange.version,
@@ -47,7 +47,7 @@ impl ServerConnection {
                 && self.closing.is_none()
                 && !max_reached
                 && !unasked_body,
-            date: self.clock.date(self.wire.last_now),
+            date: self.role.clock.date(self.wire.last_now),
             server: self.config.server_header.as_ref(),
             implied_length,
         };
@@ -73,7 +73,7 @@ impl ServerConnection {
             if exchange.continue_sent {
                 return Ok(());
             }
-            if let Writing::Head(exchange) = &mut self.writing {
+            if let Writing::Head(exchange) = &mut self.role.writing {
                 exchange.continue_sent = true;
             }
         }
@@ -139,7 +139,7 @@ impl ServerConnection {
 
     fn finish_with(&mut self, trailers: Option<&HeaderMap>) -> Result<(), UsageError> {
         let encoder = self.sending()?;
-        let Writing::Body { keep_alive, .. } = self.writing else {
+        let Writing::Body { keep_alive, .. } = self.role.writing else {
             return Err(UsageError::ResponseNotStarted);
         };
         match encoder {
@@ -199,7 +199,7 @@ impl ServerConnection {
         if let Writing::Body {
             encoder: encoder @ BodyEncoder::Length { remaining },
             ..
-        } = self.writing
+        } = self.role.writing
         {
             if remaining > 0 {
                 self.queue_body(encoder, body)?;
@@ -223,10 +223,10 @@ impl ServerConnection {
         if !fits {
             return Err(UsageError::NotAnUpgrade);
         }
-        if !matches!(self.reading, Reading::Done) {
+        if !matches!(self.role.reading, Reading::Done) {
             return Err(UsageError::RequestBodyUnread);
         }
-        let date = *self.clock.date(self.wire.last_now);
+        let date = *self.role.clock.date(self.wire.last_now);
         self.wire
             .encode(|out| encode::bare_head(out, &head, Some(&date)));
         self.upgraded();
@@ -244,10 +244,10 @@ impl ServerConnection {
 
     /// The request waiting for a final response, or why there is none.
     fn waiting_exchange(&self) -> Result<Exchange, UsageError> {
-        if self.closed || matches!(self.reading, Reading::Upgraded) {
+        if self.closed || matches!(self.role.reading, Reading::Upgraded) {
             return Err(UsageError::Closed);
         }
-        match self.writing {
+        match self.role.writing {
             Writing::Head(exchange) => Ok(exchange),
             Writing::Idle => Err(UsageError::NoRequest),
             Writing::Over => Err(UsageError::Closed),
@@ -260,7 +260,7 @@ impl ServerConnection {
         if self.closed {
             return Err(UsageError::Closed);
         }
-        match self.writing {
+        match self.role.writing {
             Writing::Over => Err(UsageError::Closed),
             Writing::Idle => Err(UsageError::NoRequest),
             Writing::Head(_) => Err(UsageError::ResponseNotStarted),

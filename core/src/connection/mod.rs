@@ -3,8 +3,9 @@
 //! - [`state`]: every state and every transition, with the diagram.
 //! - `step`: turning buffered bytes into events (head, body), calling the
 //!   transitions.
-//! - `input`, `commands`, `output`: the public method groups, each a thin
-//!   layer over the transitions.
+//! - `input`, `commands`: the server's own public methods, each a thin
+//!   layer over the transitions; the input and output methods both roles
+//!   share are written once, in `conn.rs`.
 //!
 //! Rules that tie the two directions together:
 //!
@@ -18,45 +19,69 @@
 
 mod commands;
 mod input;
-mod output;
 mod state;
 mod step;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::conn::{Connection, Role};
 use crate::date::DateClock;
 use crate::timer::ServerTimer;
-use crate::wire::Wire;
 use crate::{CloseReason, Config, Event};
 
 use state::{Reading, Writing};
 
-/// One server-side HTTP/1.1 connection, without I/O.
+/// One server-side HTTP/1.1 connection, without I/O: the shared
+/// [`Connection`] skeleton in the [`Server`] role.
 ///
 /// Method groups, as in the crate docs: `handle_*`, `recv_buf` and
-/// `commit_recv` feed it input with `now`; `send_*`, `finish`,
+/// `commit_recv` feed it input with `now`; `send_*`, `finish`, `respond`,
 /// `accept_upgrade` and `shutdown` are the application's commands;
-/// `poll_event`, `transmit_slices` / `advance_transmit` (or `poll_transmit`)
-/// and `poll_timeout` drain its output; the rest are getters.
+/// `poll_event`, `transmit_slices` / `advance_transmit` (or `poll_transmit`,
+/// `lend_transmit`) and `poll_timeout` drain its output; the rest are
+/// getters.
+pub type ServerConnection = Connection<Server>;
+
+/// The server role's own states (see `state.rs` for every transition).
 #[derive(Debug)]
-pub struct ServerConnection {
-    config: Arc<Config>,
-    /// Receive buffer, transmit queue, timers, the latest `now`.
-    wire: Wire<ServerTimer>,
+pub struct Server {
     clock: DateClock,
     /// What is read next (per-state data in the variants).
     reading: Reading,
     /// Where the response is (the exchange it answers in the variants).
     writing: Writing,
-    events: VecDeque<Event>,
     /// Requests started on this connection.
     requests: u64,
-    /// Set once the connection will close after the output is flushed.
-    closing: Option<CloseReason>,
-    closed: bool,
-    peer_eof: bool,
+}
+
+impl Role for Server {
+    type Timer = ServerTimer;
+    type Event = Event;
+
+    fn wants_read(conn: &ServerConnection) -> bool {
+        conn.wants_read()
+    }
+
+    fn received(conn: &mut ServerConnection, now: Instant) {
+        conn.received(now);
+    }
+
+    fn step(conn: &mut ServerConnection) -> bool {
+        conn.step()
+    }
+
+    fn fire(conn: &mut ServerConnection, timer: ServerTimer, now: Instant) {
+        conn.fire(timer, now);
+    }
+
+    fn written(conn: &mut ServerConnection) {
+        conn.progress_close();
+    }
+
+    fn close_now(conn: &mut ServerConnection, reason: CloseReason) {
+        conn.close_now(reason);
+    }
 }
 
 /// Where a connection is, for logs and metrics.
@@ -86,27 +111,23 @@ impl ServerConnection {
     /// day at that same moment; the `Date` header is derived from it and the
     /// monotonic `now` of later inputs.
     pub fn new(config: Arc<Config>, now: Instant, wall_clock: SystemTime) -> Self {
-        let mut wire = Wire::new(&config, now);
-        wire.start(ServerTimer::Head, config.timeouts.head);
-        ServerConnection {
-            wire,
+        let role = Server {
             clock: DateClock::new(now, wall_clock),
             reading: Reading::new_head(),
             writing: Writing::Idle,
-            events: VecDeque::new(),
             requests: 0,
-            closing: None,
-            closed: false,
-            peer_eof: false,
-            config,
-        }
+        };
+        let mut conn = Connection::with_role(config, now, role);
+        conn.wire
+            .start(ServerTimer::Head, conn.config.timeouts.head);
+        conn
     }
 
     /// Whether the connection wants input now. False while the receive
     /// buffer is full, while too much output is pending (backpressure), after
     /// the peer's EOF, after an error, and once upgraded or closed.
     pub fn wants_read(&self) -> bool {
-        match self.reading {
+        match self.role.reading {
             Reading::Lingering { .. } => !self.closed,
             Reading::Stopped | Reading::Upgraded => false,
             Reading::Head { .. } | Reading::Body { .. } | Reading::Done => {
@@ -118,23 +139,13 @@ impl ServerConnection {
         }
     }
 
-    /// Whether output is waiting to be written.
-    pub fn wants_write(&self) -> bool {
-        !self.wire.transmit.is_empty()
-    }
-
     /// Whether the shell should shut down the socket's write side now: the
     /// last response is flushed and the connection is lingering before the
     /// close (so the peer reads the response before any reset).
     pub fn wants_write_shutdown(&self) -> bool {
-        matches!(self.reading, Reading::Lingering { .. })
+        matches!(self.role.reading, Reading::Lingering { .. })
             && !self.closed
             && self.wire.transmit.is_empty()
-    }
-
-    /// Whether the connection is closed. The `Closed` event says why.
-    pub fn is_closed(&self) -> bool {
-        self.closed
     }
 
     /// Where the connection is.
@@ -142,8 +153,8 @@ impl ServerConnection {
         if self.closed {
             return ConnectionState::Closed;
         }
-        let exchange_over = matches!(self.writing, Writing::Idle | Writing::Over);
-        match (&self.reading, self.writing) {
+        let exchange_over = matches!(self.role.writing, Writing::Idle | Writing::Over);
+        match (&self.role.reading, self.role.writing) {
             (Reading::Upgraded, _) => ConnectionState::Upgraded,
             (Reading::Lingering { .. }, _) => ConnectionState::Closing,
             (_, _) if self.closing.is_some() && exchange_over => ConnectionState::Closing,
@@ -158,28 +169,12 @@ impl ServerConnection {
 
     /// Requests started on this connection.
     pub fn requests(&self) -> u64 {
-        self.requests
+        self.role.requests
     }
 
     /// Bytes received and not yet processed (at most the receive bound).
     pub fn buffered(&self) -> usize {
         self.wire.recv.len()
-    }
-
-    /// How many bytes `handle_read` takes now: the receive buffer's free
-    /// room, or 0 while `wants_read()` is false. A shell that reads into its
-    /// own scratch buffer reads at most this much, so nothing is left over.
-    pub fn recv_capacity(&self) -> usize {
-        if self.wants_read() {
-            self.wire.recv.room()
-        } else {
-            0
-        }
-    }
-
-    /// Bytes queued for sending.
-    pub fn transmit_len(&self) -> usize {
-        self.wire.transmit.len()
     }
 
     /// How many more body bytes `send_body` takes now (the transmit bound
@@ -196,10 +191,5 @@ impl ServerConnection {
     /// capacity, queued output, the output buffer).
     pub fn memory(&self) -> usize {
         self.wire.recv.capacity() + self.wire.transmit.memory()
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 }

@@ -133,10 +133,10 @@ impl ServerConnection {
     /// Head ──► Body or Done; writing Idle ──► Head. Queues the request's
     /// events and starts the body timer.
     pub(super) fn start_request(&mut self, head: RequestHead) {
-        self.requests += 1;
+        self.role.requests += 1;
         self.wire.timers.stop(Timer::Head);
         self.wire.timers.stop(Timer::Idle);
-        self.writing = Writing::Head(Exchange {
+        self.role.writing = Writing::Head(Exchange {
             version: head.version,
             head_request: head.method == http::Method::HEAD,
             keep_alive: head.keep_alive,
@@ -153,7 +153,7 @@ impl ServerConnection {
         self.events.push_back(Event::Request(head));
         match decoder {
             Some(decoder) => {
-                self.reading = Reading::Body {
+                self.role.reading = Reading::Body {
                     decoder,
                     discard: None,
                     starved: false,
@@ -161,7 +161,7 @@ impl ServerConnection {
                 self.wire.start(Timer::Body, self.config.timeouts.body);
             }
             None => {
-                self.reading = Reading::Done;
+                self.role.reading = Reading::Done;
                 self.events.push_back(Event::RequestEnd);
             }
         }
@@ -171,22 +171,22 @@ impl ServerConnection {
     /// discarded).
     pub(super) fn body_ended(&mut self) {
         self.wire.timers.stop(Timer::Body);
-        if matches!(self.reading, Reading::Body { discard: None, .. }) {
+        if matches!(self.role.reading, Reading::Body { discard: None, .. }) {
             self.events.push_back(Event::RequestEnd);
         }
-        self.reading = Reading::Done;
+        self.role.reading = Reading::Done;
         self.complete_exchange();
     }
 
     /// Body (discarding) ──► Stopped: more unread body than may be drained.
     pub(super) fn discard_exhausted(&mut self) {
-        self.reading = Reading::Stopped;
+        self.role.reading = Reading::Stopped;
         self.close_after_flush(CloseReason::Done);
     }
 
     /// writing Head ──► Body: the final head was queued with this framing.
     pub(super) fn response_started(&mut self, framed: Framed) {
-        self.writing = Writing::Body {
+        self.role.writing = Writing::Body {
             encoder: framed.body,
             keep_alive: framed.keep_alive,
         };
@@ -194,8 +194,8 @@ impl ServerConnection {
 
     /// writing Body ──► Body with less left to send.
     pub(super) fn body_sent(&mut self, encoder: BodyEncoder) {
-        if let Writing::Body { keep_alive, .. } = self.writing {
-            self.writing = Writing::Body {
+        if let Writing::Body { keep_alive, .. } = self.role.writing {
+            self.role.writing = Writing::Body {
                 encoder,
                 keep_alive,
             };
@@ -206,19 +206,19 @@ impl ServerConnection {
     /// body is drained (within `Limits::discard_body`) or refused by
     /// closing; then on to the next request or the close.
     pub(super) fn response_finished(&mut self, keep_alive: bool) {
-        self.writing = Writing::Done { keep_alive };
+        self.role.writing = Writing::Done { keep_alive };
         if !keep_alive {
             self.closing.get_or_insert(CloseReason::Done);
         }
         if let Reading::Body {
             decoder, discard, ..
-        } = &mut self.reading
+        } = &mut self.role.reading
         {
             let drainable = decoder
                 .remaining()
                 .is_none_or(|left| left <= self.config.limits.discard_body);
             if self.closing.is_some() || !drainable {
-                self.reading = Reading::Stopped;
+                self.role.reading = Reading::Stopped;
                 self.closing.get_or_insert(CloseReason::Done);
             } else if discard.is_none() {
                 *discard = Some(self.config.limits.discard_body + 1);
@@ -231,13 +231,13 @@ impl ServerConnection {
     /// Both directions Done ──► Head + Idle for the next request, or the
     /// close when the exchange was not kept alive.
     fn complete_exchange(&mut self) {
-        let Writing::Done { keep_alive } = self.writing else {
+        let Writing::Done { keep_alive } = self.role.writing else {
             return;
         };
-        if !matches!(self.reading, Reading::Done) {
+        if !matches!(self.role.reading, Reading::Done) {
             return;
         }
-        self.writing = Writing::Idle;
+        self.role.writing = Writing::Idle;
         if !keep_alive {
             self.close_after_flush(CloseReason::Done);
             return;
@@ -246,7 +246,7 @@ impl ServerConnection {
             self.progress_close();
             return;
         }
-        self.reading = Reading::new_head();
+        self.role.reading = Reading::new_head();
         if !self.wire.recv.is_empty() {
             self.wire.start(Timer::Head, self.config.timeouts.head);
         } else if self.peer_eof {
@@ -260,17 +260,17 @@ impl ServerConnection {
     /// has started (else close at once), and parse nothing more.
     pub(super) fn protocol_error(&mut self, error: ProtocolError) {
         self.events.push_back(Event::Error(error));
-        self.reading = Reading::Stopped;
+        self.role.reading = Reading::Stopped;
         self.wire.timers.stop(Timer::Head);
         self.wire.timers.stop(Timer::Idle);
         self.wire.timers.stop(Timer::Body);
         let reason = CloseReason::ProtocolError(error);
-        match self.writing {
+        match self.role.writing {
             Writing::Idle | Writing::Head(_) => {
                 // A response to HEAD announces its body but never sends it.
                 let head_request =
-                    matches!(self.writing, Writing::Head(exchange) if exchange.head_request);
-                let date = *self.clock.date(self.wire.last_now);
+                    matches!(self.role.writing, Writing::Head(exchange) if exchange.head_request);
+                let date = *self.role.clock.date(self.wire.last_now);
                 self.wire.encode(|out| {
                     encode::error_response(
                         out,
@@ -280,7 +280,7 @@ impl ServerConnection {
                         !head_request,
                     )
                 });
-                self.writing = Writing::Over;
+                self.role.writing = Writing::Over;
                 self.close_after_flush(reason);
             }
             Writing::Body { .. } | Writing::Done { .. } | Writing::Over => self.close_now(reason),
@@ -292,8 +292,8 @@ impl ServerConnection {
     pub(super) fn upgraded(&mut self) {
         let leftover = self.wire.recv.take_all();
         self.events.push_back(Event::Upgrade { leftover });
-        self.reading = Reading::Upgraded;
-        self.writing = Writing::Over;
+        self.role.reading = Reading::Upgraded;
+        self.role.writing = Writing::Over;
         self.wire.timers.stop_all();
         if !self.wire.transmit.is_empty() {
             self.wire.start(Timer::Write, self.config.timeouts.write);
@@ -303,11 +303,11 @@ impl ServerConnection {
     /// A graceful shutdown at `now`: an idle connection closes at once, one
     /// with a request in flight closes after it, by the shutdown deadline.
     pub(super) fn shutdown_started(&mut self, now: Instant) {
-        if self.closed || matches!(self.reading, Reading::Upgraded) {
+        if self.closed || matches!(self.role.reading, Reading::Upgraded) {
             return;
         }
         let in_flight = matches!(
-            self.writing,
+            self.role.writing,
             Writing::Head(_) | Writing::Body { .. } | Writing::Done { .. }
         ) || !self.wire.transmit.is_empty();
         if !in_flight {
@@ -330,11 +330,13 @@ impl ServerConnection {
             return;
         }
         self.peer_eof = true;
-        match self.reading {
+        match self.role.reading {
             Reading::Lingering { .. } => {
                 self.close_now(self.closing.unwrap_or(CloseReason::PeerClosed))
             }
-            Reading::Head { .. } if self.wire.recv.is_empty() && self.writing == Writing::Idle => {
+            Reading::Head { .. }
+                if self.wire.recv.is_empty() && self.role.writing == Writing::Idle =>
+            {
                 self.close_after_flush(CloseReason::PeerClosed)
             }
             // The next `poll_event` sees the parser starve and decides.
@@ -346,13 +348,13 @@ impl ServerConnection {
     /// The parser needs more bytes. If none can come (EOF), the request is
     /// incomplete, or the connection simply ends between requests.
     pub(super) fn starved(&mut self) -> bool {
-        if let Reading::Body { starved, .. } = &mut self.reading {
+        if let Reading::Body { starved, .. } = &mut self.role.reading {
             *starved = true;
         }
         if !self.peer_eof {
             return false;
         }
-        if matches!(self.reading, Reading::Head { .. }) && self.wire.recv.is_empty() {
+        if matches!(self.role.reading, Reading::Head { .. }) && self.wire.recv.is_empty() {
             self.close_after_flush(CloseReason::PeerClosed);
         } else {
             self.protocol_error(ProtocolError::IncompleteRequest);
@@ -363,10 +365,10 @@ impl ServerConnection {
     /// Input arrived at `now`: the read-side timers move, and a lingering
     /// connection drops it.
     pub(super) fn received(&mut self, now: Instant) {
-        match &mut self.reading {
+        match &mut self.role.reading {
             Reading::Head { .. } => {
                 self.wire.timers.stop(Timer::Idle);
-                if !self.wire.timers.is_armed(Timer::Head) && self.writing == Writing::Idle {
+                if !self.wire.timers.is_armed(Timer::Head) && self.role.writing == Writing::Idle {
                     self.wire
                         .timers
                         .set(Timer::Head, now + self.config.timeouts.head);
@@ -409,17 +411,19 @@ impl ServerConnection {
                 self.wire.timers.set(timer, now + after);
             }
             Timer::Head => {
-                if matches!(self.reading, Reading::Head { .. }) && self.writing == Writing::Idle {
+                if matches!(self.role.reading, Reading::Head { .. })
+                    && self.role.writing == Writing::Idle
+                {
                     self.protocol_error(ProtocolError::HeadTimeout);
                 }
             }
             Timer::Idle => {
-                if matches!(self.reading, Reading::Head { .. }) && self.wire.recv.is_empty() {
+                if matches!(self.role.reading, Reading::Head { .. }) && self.wire.recv.is_empty() {
                     self.close_now(CloseReason::IdleTimeout);
                 }
             }
             Timer::Body => {
-                let Reading::Body { starved, .. } = self.reading else {
+                let Reading::Body { starved, .. } = self.role.reading else {
                     return;
                 };
                 if !starved {
@@ -428,7 +432,7 @@ impl ServerConnection {
                     self.wire
                         .timers
                         .set(Timer::Body, now + self.config.timeouts.body);
-                } else if matches!(self.writing, Writing::Head(_)) {
+                } else if matches!(self.role.writing, Writing::Head(_)) {
                     self.protocol_error(ProtocolError::BodyTimeout);
                 } else {
                     self.close_now(CloseReason::BodyTimeout);
@@ -454,10 +458,16 @@ impl ServerConnection {
     /// output is flushed, linger (or close at once if the peer is gone).
     pub(super) fn progress_close(&mut self) {
         let Some(reason) = self.closing else { return };
-        if self.closed || matches!(self.reading, Reading::Lingering { .. } | Reading::Upgraded) {
+        if self.closed
+            || matches!(
+                self.role.reading,
+                Reading::Lingering { .. } | Reading::Upgraded
+            )
+        {
             return;
         }
-        let response_in_flight = matches!(self.writing, Writing::Head(_) | Writing::Body { .. });
+        let response_in_flight =
+            matches!(self.role.writing, Writing::Head(_) | Writing::Body { .. });
         if response_in_flight || !self.wire.transmit.is_empty() {
             return;
         }
@@ -466,11 +476,11 @@ impl ServerConnection {
             return;
         }
         let now = self.wire.last_now;
-        self.reading = Reading::Lingering {
+        self.role.reading = Reading::Lingering {
             dropped: 0,
             until: now + self.config.timeouts.linger_total,
         };
-        self.writing = Writing::Over;
+        self.role.writing = Writing::Over;
         let buffered = self.wire.recv.len();
         self.wire.recv.consume(buffered);
         self.wire.timers.stop_all();
@@ -486,7 +496,7 @@ impl ServerConnection {
         }
         self.closed = true;
         self.closing.get_or_insert(reason);
-        self.reading = Reading::Stopped;
+        self.role.reading = Reading::Stopped;
         self.wire.transmit.clear();
         self.wire.timers.stop_all();
         self.events.push_back(Event::Closed(reason));

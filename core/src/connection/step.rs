@@ -18,7 +18,7 @@ impl ServerConnection {
         if self.closed {
             return false;
         }
-        match self.reading {
+        match self.role.reading {
             Reading::Head { .. } => self.step_head(),
             Reading::Body { .. } => self.step_body(),
             Reading::Done | Reading::Stopped | Reading::Lingering { .. } | Reading::Upgraded => {
@@ -30,14 +30,15 @@ impl ServerConnection {
     fn step_head(&mut self) -> bool {
         // Strictly in order: the next request waits for the previous
         // response, and for room in the transmit queue.
-        if self.writing != Writing::Idle || self.closing.is_some() || self.output_backlogged() {
+        if self.role.writing != Writing::Idle || self.closing.is_some() || self.output_backlogged()
+        {
             return false;
         }
         let Reading::Head {
             scan,
             empty_lines,
             line,
-        } = &mut self.reading
+        } = &mut self.role.reading
         else {
             return false;
         };
@@ -76,7 +77,7 @@ impl ServerConnection {
             decoder,
             discard,
             starved,
-        } = &mut self.reading
+        } = &mut self.role.reading
         else {
             return false;
         };
@@ -111,7 +112,7 @@ impl ServerConnection {
         if self.config.continue_mode != ContinueMode::Automatic {
             return;
         }
-        if let Writing::Head(exchange) = &mut self.writing {
+        if let Writing::Head(exchange) = &mut self.role.writing {
             if exchange.expects_continue && !exchange.continue_sent {
                 exchange.continue_sent = true;
                 self.wire.queue(encode::CONTINUE);
