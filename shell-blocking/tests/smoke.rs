@@ -53,7 +53,8 @@ fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// Reads one response with a `Content-Length` body: (head, body).
+/// Reads one response with a `Content-Length` body, or an interim (1xx)
+/// one: (head, body).
 fn read_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -66,6 +67,9 @@ fn read_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
         head.push(byte[0]);
     }
     let head = String::from_utf8(head).unwrap();
+    if head.starts_with("HTTP/1.1 1") {
+        return (head, Vec::new());
+    }
     let length: usize = head
         .lines()
         .find_map(|line| {
@@ -155,14 +159,28 @@ fn serves_concurrent_connections() {
 
 #[test]
 fn shutdown_finishes_the_request_in_flight() {
-    let server = start(ServerOptions::default());
+    // One loop, so that the idle connection's close below shows that the
+    // shutdown reached the loop holding the request in flight too.
+    let server = start(ServerOptions::default().threads(1));
+    let mut idle = connect(server.addr);
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut idle).1, b"Hello, World!");
+
     let mut stream = connect(server.addr);
     stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+        )
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // The interim response proves the server has the head: the request is
+    // in flight before the trigger.
+    let (head, _) = read_response(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 100 "), "{head}");
+    stream.write_all(b"hello").unwrap();
     server.signal.trigger();
-    std::thread::sleep(Duration::from_millis(100));
+    // The idle connection closing shows the shutdown has been seen.
+    assert_closed(&mut idle);
     assert!(
         !server.thread.is_finished(),
         "run() returned with a request in flight"
@@ -257,7 +275,7 @@ fn closes_at_the_core_deadlines() {
     stalled
         .write_all(b"GET /bytes/1073741824 HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until_closed_without_reading(&mut stalled);
     let mut received = 0usize;
     let mut buffer = vec![0u8; 1 << 16];
     loop {
@@ -268,4 +286,31 @@ fn closes_at_the_core_deadlines() {
     }
     assert!(received < 1 << 30, "the whole body arrived");
     server.stop();
+}
+
+/// Writes a harmless header line every 20 ms until a write fails: the
+/// server has dropped the connection (its kernel answers data for a closed
+/// socket with a reset). Reading instead would end the stall. Fails after
+/// 10 s.
+fn wait_until_closed_without_reading(stream: &mut TcpStream) {
+    let started = Instant::now();
+    stream
+        .set_write_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not closed at the write-stall deadline"
+        );
+        match stream.write(b"X-Probe: 1\r\n") {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -115,17 +115,35 @@ fn serves_the_demo_app_and_shuts_down() {
 #[test]
 fn shutdown_lets_a_request_in_flight_finish() {
     let (addr, signal, server) = start(ServerOptions::default().threads(1));
-    let mut stream = connect(addr);
-    // Head sent, body not yet: the exchange is in flight.
-    stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhe")
+    let mut idle = connect(addr);
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(response(&mut idle).1, b"Hello, World!");
+
+    let mut stream = connect(addr);
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .unwrap();
+    // The interim response proves the server has the head: the exchange is
+    // in flight before the trigger.
+    let (head, _) = response(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 100 "), "{head}");
+    stream.write_all(b"he").unwrap();
     signal.trigger();
-    std::thread::sleep(Duration::from_millis(100));
+    // The idle connection closing shows the shutdown has been delivered;
+    // the shell polls the shutdown before readiness, so the connection in
+    // flight sees it before the rest of its body.
+    assert_eof(&mut idle);
     stream.write_all(b"llo").unwrap();
     let (head, body) = response(&mut stream);
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{head}"
+    );
     assert_eq!(body, b"hello");
     assert_eof(&mut stream);
     // Closing our side ends the core's linger at once.

@@ -1,8 +1,7 @@
-//! Real, independent HTTP clients against each shell: ureq, hyper's client
-//! and, where installed, curl.
+//! Real, independent HTTP clients against each shell: ureq and hyper's
+//! client (curl has its own module, [`curl`](crate::curl)).
 
 use std::io::Read;
-use std::process::Command;
 
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -119,43 +118,4 @@ pub fn hyper_client(start: Start) {
             .expect("driver")
             .expect("connection ended cleanly");
     });
-}
-
-/// curl, if installed: GET / and HEAD /.
-pub fn curl_client(start: Start) {
-    let found = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        println!("note: curl not found; skipping the curl checks");
-        return;
-    }
-    let server = start(options(test_config()));
-    let url = format!("http://{}/", server.addr());
-    let get = Command::new("curl")
-        .args(["-sS", "-i", "--max-time", "30", &url])
-        .output()
-        .unwrap();
-    assert!(
-        get.status.success(),
-        "curl GET: {}",
-        String::from_utf8_lossy(&get.stderr)
-    );
-    let text = String::from_utf8_lossy(&get.stdout);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.ends_with("\r\n\r\nHello, World!"), "{text}");
-
-    let head = Command::new("curl")
-        .args(["-sS", "-I", "--max-time", "30", &url])
-        .output()
-        .unwrap();
-    assert!(
-        head.status.success(),
-        "curl HEAD: {}",
-        String::from_utf8_lossy(&head.stderr)
-    );
-    let text = String::from_utf8_lossy(&head.stdout).to_ascii_lowercase();
-    assert!(text.starts_with("http/1.1 200 ok\r\n"), "{text}");
-    assert!(text.contains("content-length: 13\r\n"), "{text}");
 }

@@ -7,8 +7,12 @@
 //!   bytes must equal its transcript after `Date` normalisation, so all
 //!   shells answer byte for byte alike.
 //! - [`scenarios`]: timeouts, large bodies, resets, half-close, many
-//!   clients, a flood that never reads, graceful shutdown.
-//! - [`clients`]: ureq, hyper's client and curl.
+//!   clients, graceful shutdown.
+//! - [`overload`]: clients that send more than the server takes: a flood
+//!   that never reads (closed by the write-stall timeout, not a read
+//!   timer), an upload past the body limit that keeps writing.
+//! - [`clients`]: ureq and hyper's client; [`curl`](mod@curl): curl, uploads
+//!   past the limit included.
 //! - [`server`], [`wire`]: starting a shell (stopped by RAII) and the raw
 //!   client side.
 //!
@@ -17,6 +21,8 @@
 
 pub mod cases;
 pub mod clients;
+pub mod curl;
+pub mod overload;
 pub mod reference;
 pub mod scenarios;
 pub mod server;
