@@ -58,7 +58,9 @@ fn flood(stream: &mut TcpStream, cap: usize) -> Flood {
     let began = Instant::now();
     let mut written = 0;
     while written < cap && began.elapsed() < Duration::from_secs(60) {
-        match stream.write(&block) {
+        // Resume where a short write stopped, so the stream stays whole
+        // requests end to end.
+        match stream.write(&block[written % block.len()..]) {
             Ok(n) => written += n,
             Err(e) if timed_out(&e) => return Flood::Stalled { written },
             Err(e) if peer_closed(&e) => {

@@ -40,25 +40,12 @@ macro_rules! conformance_suite {
                 scenarios::client_resets, scenarios::half_close,
                 scenarios::concurrent_clients, scenarios::graceful_shutdown,
                 overload::flood_never_reads, clients::ureq_client,
-                clients::hyper_client, curl::curl_client
-            );
-
-            // Issue 10 items 2 and 3, waiting for the core change.
-            conformance_suite!(@ignored
+                clients::hyper_client, curl::curl_client,
                 overload::pipelined_never_reads_is_closed_by_the_write_stall,
                 overload::writer_past_the_limit_reads_its_413,
                 curl::curl_upload_past_the_limit
             );
         }
-    };
-    (@ignored $($module:ident :: $test:ident),* $(,)?) => {
-        $(
-            #[test]
-            #[ignore = "needs issue-10 core change (lead)"]
-            fn $test() {
-                nutshell_tests::$module::$test(start);
-            }
-        )*
     };
     (@tests $($module:ident :: $test:ident),* $(,)?) => {
         $(

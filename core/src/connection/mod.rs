@@ -76,7 +76,7 @@ impl Role for Server {
     }
 
     fn written(conn: &mut ServerConnection) {
-        conn.progress_close();
+        conn.output_written();
     }
 
     fn close_now(conn: &mut ServerConnection, reason: CloseReason) {

@@ -36,8 +36,9 @@
 //! ```
 //!
 //! Backpressure is not a state: while the transmit queue is over its bound
-//! the connection reads nothing and parses no new request, and the read-side
-//! timers (head, idle, body) are held, so only the write-stall timer governs.
+//! the connection reads nothing and parses no new request. And while any
+//! output waits unsent, the read-side timers (head, idle, body) are held:
+//! only the write-stall timer judges a peer that does not read.
 
 use std::time::Instant;
 
@@ -398,7 +399,10 @@ impl ServerConnection {
 
     /// Acts on one expired timer.
     pub(super) fn fire(&mut self, timer: Timer, now: Instant) {
-        let held = self.output_backlogged();
+        // Output the peer has not read yet: whether it reads is for the
+        // write-stall timer to judge, and a shell may not read while its
+        // write blocks, so no read-side timer may fire meanwhile.
+        let held = !self.wire.transmit.is_empty();
         match timer {
             Timer::Head | Timer::Idle | Timer::Body if held => {
                 // The peer is not reading what we sent: that is for the
@@ -446,6 +450,26 @@ impl ServerConnection {
             Timer::Shutdown => self.close_now(CloseReason::ShutdownDeadline),
             Timer::Linger => self.close_now(self.closing.unwrap_or(CloseReason::Done)),
         }
+    }
+
+    /// Output was written. Once all of it is, the peer is reading again:
+    /// the read-side timers held while it was not count afresh from now,
+    /// so the time it spent not reading is not held against its next request.
+    pub(super) fn output_written(&mut self) {
+        if self.wire.transmit.is_empty() {
+            let now = self.wire.last_now;
+            let timeouts = &self.config.timeouts;
+            for (timer, after) in [
+                (Timer::Head, timeouts.head),
+                (Timer::Idle, timeouts.idle),
+                (Timer::Body, timeouts.body),
+            ] {
+                if self.wire.timers.is_armed(timer) {
+                    self.wire.timers.set(timer, now + after);
+                }
+            }
+        }
+        self.progress_close();
     }
 
     /// Decides to close once the output is flushed.
