@@ -30,9 +30,6 @@ pub(crate) async fn serve<A: AsyncHandler>(
     config: Arc<Config>,
     mut shutdown: Shutdown,
 ) {
-    // Responses are written whole or streamed in large pieces: Nagle's
-    // algorithm would only delay the tail of each.
-    let _ = stream.set_nodelay(true);
     let mut session = Session::new(ServerConnection::new(
         config,
         Instant::now(),

@@ -14,6 +14,7 @@
 
 pub mod demo;
 mod options;
+mod panic;
 mod session;
 mod shutdown;
 
@@ -24,6 +25,7 @@ use bytes::Bytes;
 use crate::{RequestHead, ResponseHead};
 
 pub use options::ServerOptions;
+pub use panic::{failure_head, panic_message, FAILURE_BODY};
 pub use session::Session;
 pub use shutdown::ShutdownSignal;
 
