@@ -40,9 +40,6 @@ pub(crate) async fn serve<A: AsyncHandler>(
     config: Arc<Config>,
     shutdown: Shutdown,
 ) {
-    // Responses are written whole or streamed in large pieces: Nagle's
-    // algorithm would only delay the tail of each.
-    let _ = stream.get_ref().set_nodelay(true);
     let mut session = Session::new(ServerConnection::new(
         config,
         Instant::now(),
