@@ -23,12 +23,14 @@
 pub mod axum_demo;
 mod body;
 mod drive;
+mod panic;
 mod runtime;
 mod service;
 mod shutdown;
 
 pub use body::{BodyError, RequestBody};
 pub use drive::{App, Driver};
+pub use panic::catch_panic;
 pub use runtime::{Socket, Timer};
 pub use service::{BoxError, HttpService, PeerAddr, ServiceApp};
 pub use shutdown::{ShutdownListener, ShutdownWatch};

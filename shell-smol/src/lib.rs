@@ -146,8 +146,8 @@ impl<A: AsyncHandler> Server<A> {
     pub async fn run_on(self, executor: &Executor<'_>) -> io::Result<()> {
         let handler = Arc::new(self.handler);
         let config = self.options.config.clone();
-        let connect = |stream, _peer, shutdown| {
-            connection::serve(stream, handler.clone(), config.clone(), shutdown)
+        let connect = |stream, peer, shutdown| {
+            connection::serve(peer, stream, handler.clone(), config.clone(), shutdown)
         };
         server::serve(
             executor,

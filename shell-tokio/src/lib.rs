@@ -138,8 +138,8 @@ impl<A: AsyncHandler> Server<A> {
             self.listener,
             &self.options,
             &self.signal,
-            |stream, _peer, shutdown| {
-                connection::serve(stream, handler.clone(), config.clone(), shutdown)
+            |stream, peer, shutdown| {
+                connection::serve(peer, stream, handler.clone(), config.clone(), shutdown)
             },
         )
         .await
