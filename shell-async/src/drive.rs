@@ -9,7 +9,7 @@ use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use nutshell_core::ServerConnection;
+use nutshell_core::{ConnectionState, ServerConnection};
 use tracing::debug;
 
 use crate::runtime::{Socket, Timer};
@@ -29,8 +29,9 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
 }
 
-/// The application side of a connection, polled by the drive loop.
-pub trait App: Send {
+/// The application side of a connection over a socket `S`, polled by the
+/// drive loop.
+pub trait App<S>: Send {
     /// Moves the application on: takes the core's events, polls its own
     /// futures and bodies, sends what is ready. Returns whether anything
     /// changed (then the loop goes round again).
@@ -39,6 +40,12 @@ pub trait App: Send {
     /// Whether the application has nothing in progress that could still
     /// wake the loop.
     fn is_idle(&self) -> bool;
+
+    /// The connection was upgraded and the switching response flushed: the
+    /// socket is the application's from here on. By default it is closed.
+    fn hand_over(&mut self, socket: S) {
+        drop(socket);
+    }
 }
 
 /// One connection: the core, its socket and timer, and the application.
@@ -58,7 +65,7 @@ pub struct Driver<S, T, A> {
     write_blocked: bool,
 }
 
-impl<S: Socket, T: Timer, A: App> Driver<S, T, A> {
+impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
     /// A driver for `conn` over `socket`.
     pub fn new(
         conn: ServerConnection,
@@ -81,9 +88,15 @@ impl<S: Socket, T: Timer, A: App> Driver<S, T, A> {
         }
     }
 
-    /// Serves until the core says the connection is closed.
+    /// Serves until the core says the connection is closed, or until it
+    /// was upgraded (then the socket goes to the application).
     pub async fn run(mut self) {
         poll_fn(|cx| self.poll_drive(cx)).await;
+        if self.conn.state() == ConnectionState::Upgraded {
+            debug!("upgraded; the socket is the application's");
+            self.app.hand_over(self.socket);
+            return;
+        }
         debug!(requests = self.conn.requests(), "closed");
     }
 
@@ -93,6 +106,9 @@ impl<S: Socket, T: Timer, A: App> Driver<S, T, A> {
             let mut progress = self.app.poll_app(cx, &mut self.conn);
             // 2. Write what the core queued.
             progress |= self.write(cx);
+            if self.conn.state() == ConnectionState::Upgraded && !self.conn.wants_write() {
+                return Poll::Ready(());
+            }
             // 3. The last response is out: half-close, so the peer reads it
             // before any reset, while the core lingers to drain its input.
             if self.conn.wants_write_shutdown() && !self.write_shut {

@@ -27,6 +27,7 @@ mod panic;
 mod runtime;
 mod service;
 mod shutdown;
+mod upgrade;
 
 pub use body::{BodyError, RequestBody};
 pub use drive::{App, Driver};
@@ -34,3 +35,4 @@ pub use panic::catch_panic;
 pub use runtime::{Socket, Timer};
 pub use service::{BoxError, HttpService, PeerAddr, ServiceApp};
 pub use shutdown::{ShutdownListener, ShutdownWatch};
+pub use upgrade::{OnUpgrade, UpgradeError};

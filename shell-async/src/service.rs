@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::Method;
+use http::{Method, StatusCode};
 use http_body::Body;
 use nutshell_core::service::{failure_head, panic_message, FAILURE_BODY};
 use nutshell_core::{Event, RequestBody as Framing, RequestHead, ServerConnection};
@@ -18,6 +18,7 @@ use tracing::{debug, error};
 
 use crate::body::{BodySender, RequestBody};
 use crate::drive::App;
+use crate::upgrade::{self, UpgradeSender};
 
 /// The error type services may return, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,7 +70,8 @@ where
 }
 
 /// One connection's application: the service and the exchange in progress.
-pub struct ServiceApp<S: HttpService> {
+/// `Io` is the socket handed over on an upgrade.
+pub struct ServiceApp<S: HttpService, Io> {
     service: S,
     peer: SocketAddr,
     /// A request head waiting for the service to be ready.
@@ -83,9 +85,14 @@ pub struct ServiceApp<S: HttpService> {
     body_in: Option<BodySender>,
     /// The response body, pulled while the transmit queue has room.
     body_out: Option<Pin<Box<S::ResponseBody>>>,
+    /// The request asked to switch protocols: where the socket goes.
+    upgrade: Option<UpgradeSender<Io>>,
+    connect: bool,
+    /// What the peer sent after a request that switched protocols.
+    leftover: Bytes,
 }
 
-impl<S: HttpService> std::fmt::Debug for ServiceApp<S> {
+impl<S: HttpService, Io> std::fmt::Debug for ServiceApp<S, Io> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceApp")
             .field("peer", &self.peer)
@@ -95,7 +102,7 @@ impl<S: HttpService> std::fmt::Debug for ServiceApp<S> {
     }
 }
 
-impl<S: HttpService> ServiceApp<S> {
+impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
     /// The application for one connection from `peer`.
     pub fn new(service: S, peer: SocketAddr) -> Self {
         ServiceApp {
@@ -107,6 +114,9 @@ impl<S: HttpService> ServiceApp<S> {
             head_request: false,
             body_in: None,
             body_out: None,
+            upgrade: None,
+            connect: false,
+            leftover: Bytes::new(),
         }
     }
 
@@ -153,6 +163,7 @@ impl<S: HttpService> ServiceApp<S> {
                     }
                 }
                 Event::Closed(reason) => debug!(?reason, peer = %self.peer, "closing"),
+                Event::Upgrade { leftover } => self.leftover = leftover,
                 _ => {}
             }
         }
@@ -161,6 +172,7 @@ impl<S: HttpService> ServiceApp<S> {
 
     fn start(&mut self, head: RequestHead) {
         self.head_request = head.method() == Method::HEAD;
+        self.connect = head.method() == Method::CONNECT;
         self.request_line = format!("{} {}", head.method(), head.target());
         self.waiting = Some(head);
     }
@@ -225,8 +237,14 @@ impl<S: HttpService> ServiceApp<S> {
             Framing::Length(length) => self.body_channel(Some(length)),
             _ => self.body_channel(None),
         };
+        let wants_upgrade = head.wants_upgrade();
         let mut request = head.to_http().map(|()| body);
         let extensions = request.extensions_mut();
+        if wants_upgrade {
+            let (sender, on_upgrade) = upgrade::channel::<Io>();
+            self.upgrade = Some(sender);
+            extensions.insert(on_upgrade);
+        }
         extensions.insert(PeerAddr(self.peer));
         #[cfg(feature = "axum")]
         extensions.insert(axum::extract::ConnectInfo(self.peer));
@@ -242,8 +260,19 @@ impl<S: HttpService> ServiceApp<S> {
     /// Sends the response head, and the body whole or as a stream.
     fn send(&mut self, response: http::Response<S::ResponseBody>, conn: &mut ServerConnection) {
         let (parts, body) = response.into_parts();
+        let switching = self.upgrade.is_some()
+            && (parts.status == StatusCode::SWITCHING_PROTOCOLS
+                || (self.connect && parts.status.is_success()));
+        if !switching {
+            // Dropping the sender tells the request's `OnUpgrade`.
+            self.upgrade = None;
+        }
         let mut head = nutshell_core::ResponseHead::from(parts);
-        let sent = if self.head_request {
+        let sent = if switching {
+            // The core sends the head; the socket is handed over once it
+            // is flushed (`hand_over`).
+            conn.accept_upgrade(head)
+        } else if self.head_request {
             // The core announces the framing (the service's declared
             // length, else what a GET would get) and sends no body. The
             // body is not consulted: axum empties it for HEAD.
@@ -346,6 +375,7 @@ impl<S: HttpService> ServiceApp<S> {
     fn abort(&mut self, conn: &mut ServerConnection) {
         self.body_out = None;
         self.body_in = None;
+        self.upgrade = None;
         conn.handle_write_error();
     }
 
@@ -358,6 +388,7 @@ impl<S: HttpService> ServiceApp<S> {
     fn fail(&mut self, conn: &mut ServerConnection) {
         self.body_out = None;
         self.body_in = None;
+        self.upgrade = None;
         if conn
             .respond(failure_head(), Bytes::from_static(FAILURE_BODY.as_bytes()))
             .is_err()
@@ -367,7 +398,7 @@ impl<S: HttpService> ServiceApp<S> {
     }
 }
 
-impl<S: HttpService> App for ServiceApp<S> {
+impl<S: HttpService, Io: Send + 'static> App<Io> for ServiceApp<S, Io> {
     fn poll_app(&mut self, cx: &mut Context<'_>, conn: &mut ServerConnection) -> bool {
         let mut progress = self.pump(cx, conn);
         progress |= self.poll_call(cx, conn);
@@ -377,5 +408,11 @@ impl<S: HttpService> App for ServiceApp<S> {
 
     fn is_idle(&self) -> bool {
         !self.busy()
+    }
+
+    fn hand_over(&mut self, socket: Io) {
+        if let Some(upgrade) = self.upgrade.take() {
+            upgrade.send(socket, std::mem::take(&mut self.leftover));
+        }
     }
 }

@@ -50,6 +50,7 @@
 mod connection;
 mod runtime;
 mod server;
+mod upgrade;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -60,10 +61,11 @@ use async_executor::Executor;
 use nutshell_async::{Driver, ServiceApp, ShutdownWatch};
 use nutshell_core::ServerConnection;
 
-pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody};
+pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody, UpgradeError};
 pub use nutshell_core::service::{
     AsyncHandler, Handler, ServerOptions, ShutdownSignal, SyncHandler,
 };
+pub use upgrade::{on_upgrade, Upgraded};
 
 use crate::runtime::{SmolSocket, SmolTimer};
 

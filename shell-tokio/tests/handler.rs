@@ -23,21 +23,29 @@ fn async_closure_sees_peer_and_query_and_panics_are_answered() {
         Response::full(ResponseHead::new(StatusCode::OK), format!("{peer} {query}"))
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let server = nutshell_tokio::Server::from_listener_async(listener, handler, options(test_config()))
-        .expect("server");
+    let server =
+        nutshell_tokio::Server::from_listener_async(listener, handler, options(test_config()))
+            .expect("server");
     let (addr, signal) = (server.local_addr(), server.shutdown_signal());
     let _running = Running::spawn("tokio-handler", addr, signal, move || server.run());
 
     let mut stream = wire::connect(addr);
-    stream.write_all(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n").expect("send");
+    stream
+        .write_all(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("send");
     let response = read_response(&mut stream, &mut Vec::new(), false).expect("response");
     assert_eq!(response.status, 500);
     assert!(response.closes());
 
     let mut stream = wire::connect(addr);
     let local = stream.local_addr().expect("local");
-    stream.write_all(b"GET /q?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").expect("send");
+    stream
+        .write_all(b"GET /q?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("send");
     let response = read_response(&mut stream, &mut Vec::new(), false).expect("response");
     assert_eq!(response.status, 200);
-    assert_eq!(String::from_utf8(response.body).unwrap(), format!("{local} x=1"));
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        format!("{local} x=1")
+    );
 }
