@@ -21,8 +21,12 @@
 //! the caller need not be inside one; it returns once a graceful shutdown is
 //! complete. A synchronous [`Handler`] is accepted by [`Server::bind`]; an
 //! [`AsyncHandler`] (one that awaits a database, say) by
-//! [`Server::bind_async`]. Try it with `cargo run -p nutshell-tokio --example
-//! demo -- 8080` and `curl http://127.0.0.1:8080/`.
+//! [`Server::bind_async`]; a tower service such as an `axum::Router` by
+//! [`Server::bind_service`] (streaming request and response bodies,
+//! upgrades with [`on_upgrade`]). Inside a program that is already async,
+//! await [`Server::run_async`] instead of calling `run`. Try it with
+//! `cargo run -p nutshell-tokio --example demo-tokio -- 8080` and
+//! `curl http://127.0.0.1:8080/`, or `--example axum-tokio`.
 //!
 //! ## How it works
 //!
@@ -57,7 +61,6 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use nutshell_async::{Driver, ServiceApp, ShutdownWatch};
-use nutshell_core::ServerConnection;
 
 pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody, UpgradeError};
 pub use nutshell_core::service::{
@@ -190,7 +193,11 @@ impl<S: HttpService> Server<TowerService<S>> {
             &self.options,
             &self.signal,
             |stream, peer, _| {
-                let conn = ServerConnection::new(config.clone(), Instant::now(), SystemTime::now());
+                let conn = nutshell_core::ServerConnection::new(
+                    config.clone(),
+                    Instant::now(),
+                    SystemTime::now(),
+                );
                 let app = ServiceApp::new(service.clone(), peer);
                 let driver = Driver::new(
                     conn,
