@@ -88,6 +88,9 @@ pub struct ServiceApp<S: HttpService, Io> {
     /// The request asked to switch protocols: where the socket goes.
     upgrade: Option<UpgradeSender<Io>>,
     connect: bool,
+    /// The core answered the current request itself (a protocol error in
+    /// its body): the service's response has nowhere to go.
+    core_answered: bool,
     /// What the peer sent after a request that switched protocols.
     leftover: Bytes,
 }
@@ -116,6 +119,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
             body_out: None,
             upgrade: None,
             connect: false,
+            core_answered: false,
             leftover: Bytes::new(),
         }
     }
@@ -158,6 +162,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
                 }
                 Event::Error(error) => {
                     debug!(%error, peer = %self.peer, "protocol error; answered by the core");
+                    self.core_answered = self.busy();
                     if let Some(body) = self.body_in.take() {
                         body.fail(format!("the request body was malformed: {error}"));
                     }
@@ -173,6 +178,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
     fn start(&mut self, head: RequestHead) {
         self.head_request = head.method() == Method::HEAD;
         self.connect = head.method() == Method::CONNECT;
+        self.core_answered = false;
         self.request_line = format!("{} {}", head.method(), head.target());
         self.waiting = Some(head);
     }
@@ -259,6 +265,11 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
 
     /// Sends the response head, and the body whole or as a stream.
     fn send(&mut self, response: http::Response<S::ResponseBody>, conn: &mut ServerConnection) {
+        if self.core_answered {
+            debug!(request = %self.request_line, "the core already answered; response dropped");
+            self.upgrade = None;
+            return;
+        }
         let (parts, body) = response.into_parts();
         let switching = self.upgrade.is_some()
             && (parts.status == StatusCode::SWITCHING_PROTOCOLS
@@ -389,6 +400,9 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
         self.body_out = None;
         self.body_in = None;
         self.upgrade = None;
+        if self.core_answered {
+            return;
+        }
         if conn
             .respond(failure_head(), Bytes::from_static(FAILURE_BODY.as_bytes()))
             .is_err()

@@ -42,6 +42,7 @@ fn app() -> Router {
         .route("/streamed", get(streamed_with_trailers))
         .route("/late-read", post(late_read))
         .route("/panic", get(panics))
+        .route("/ignore", post(|| async { "ignored" }))
         .route(
             "/slow",
             get(|| async {
@@ -329,4 +330,35 @@ async fn run_async_inside_a_runtime() {
         .expect("shut down in time")
         .expect("task")
         .expect("run_async");
+}
+
+#[test]
+fn an_unread_body_is_drained_within_budget_or_the_connection_closes() {
+    let server = start(app());
+    // Small: drained by the core, and the connection serves the next request.
+    let mut stream = wire::connect(server.addr());
+    let small = [
+        b"POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n".as_slice(),
+        &[b'z'; 1000],
+        b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+    ]
+    .concat();
+    stream.write_all(&small).expect("send");
+    let mut buffer = Vec::new();
+    let first = read_response(&mut stream, &mut buffer, false).expect("first");
+    assert_eq!((first.status, first.closes()), (200, false));
+    let second = read_response(&mut stream, &mut buffer, false).expect("second");
+    assert_eq!(second.body, b"hello nobody");
+
+    // Far over `Limits::discard_body`: answered, then closed. (The head
+    // went out before the core knew the body would stay unread, so it does
+    // not say `Connection: close`; the close itself is what counts.)
+    let mut stream = wire::connect(server.addr());
+    stream
+        .write_all(format!("POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: {UPLOAD}\r\n\r\n").as_bytes())
+        .expect("head");
+    let response = read_response(&mut stream, &mut Vec::new(), false).expect("response");
+    assert_eq!(response.status, 200);
+    let ending = wire::read_to_end(&mut stream);
+    assert!(ending.closed_quietly(), "{ending:?}");
 }
