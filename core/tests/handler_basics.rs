@@ -101,3 +101,34 @@ proptest! {
         prop_assert_eq!(body, format!("{query} - 1"));
     }
 }
+
+/// `Session::drive`, as the mio and blocking shells call it, catches the
+/// panic itself and keeps the report for the shell's log.
+#[test]
+fn session_drive_catches_a_panic() {
+    use nutshell_core::service::Session;
+    use nutshell_core::ServerConnection;
+    use std::sync::Arc;
+
+    #[allow(clippy::disallowed_methods)] // a test's wall clock for `Date`
+    let wall = std::time::SystemTime::now();
+    let conn = ServerConnection::new(Arc::new(Config::default()), origin(), wall);
+    let mut session = Session::new(conn);
+    session
+        .conn()
+        .handle_read(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", origin());
+    session.drive(&|_: Request| -> Response { panic!("drive me") });
+    let mut sent = Vec::new();
+    while let Some(bytes) = session.conn().poll_transmit(origin()) {
+        sent.extend_from_slice(&bytes);
+    }
+    let text = String::from_utf8_lossy(&sent).to_lowercase();
+    assert!(text.starts_with("http/1.1 500 "), "{text}");
+    assert!(text.contains("connection: close"), "{text}");
+    let panics = session.take_panics();
+    assert_eq!(panics.len(), 1);
+    assert_eq!(
+        (panics[0].request_line.as_str(), panics[0].message.as_str()),
+        ("GET /x", "drive me")
+    );
+}

@@ -355,7 +355,10 @@ fn an_unread_body_is_drained_within_budget_or_the_connection_closes() {
     // not say `Connection: close`; the close itself is what counts.)
     let mut stream = wire::connect(server.addr());
     stream
-        .write_all(format!("POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: {UPLOAD}\r\n\r\n").as_bytes())
+        .write_all(
+            format!("POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: {UPLOAD}\r\n\r\n")
+                .as_bytes(),
+        )
         .expect("head");
     let response = read_response(&mut stream, &mut Vec::new(), false).expect("response");
     assert_eq!(response.status, 200);
