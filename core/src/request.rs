@@ -140,3 +140,31 @@ impl RequestHead {
 fn range(r: &Range<u32>) -> Range<usize> {
     r.start as usize..r.end as usize
 }
+
+/// Conveniences for handlers: the query, and field values as text.
+impl RequestHead {
+    /// The query of the target (after `?`, without the fragment), if any.
+    pub fn query(&self) -> Option<&str> {
+        let (_, query) = self.target().split_once('?')?;
+        Some(query.split_once('#').map_or(query, |(query, _)| query))
+    }
+
+    /// The first value of the field `name` as text, if it is visible ASCII
+    /// (spaces and tabs allowed), as the `http` crate's `to_str` has it.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(visible_ascii)
+    }
+
+    /// The fields whose values are visible ASCII, as text, in order.
+    pub fn headers_str(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers()
+            .filter_map(|(name, value)| Some((name, visible_ascii(value)?)))
+    }
+}
+
+fn visible_ascii(value: &[u8]) -> Option<&str> {
+    let visible = value
+        .iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b));
+    visible.then(|| std::str::from_utf8(value).ok()).flatten()
+}

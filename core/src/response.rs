@@ -169,3 +169,24 @@ impl<T> From<http::Response<T>> for ResponseHead {
         response.into_parts().0.into()
     }
 }
+
+/// The other direction: a head back into the `http` crate's types.
+impl ResponseHead {
+    /// The head as an `http::Response<()>`: status and fields (a declared
+    /// length becomes a `Content-Length` field unless one is there).
+    pub fn to_http(&self) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.reserve(self.headers.len());
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if let Some(length) = self.content_length {
+            headers
+                .entry(http::header::CONTENT_LENGTH)
+                .or_insert_with(|| HeaderValue::from(length));
+        }
+        response
+    }
+}

@@ -9,9 +9,9 @@ use std::time::{Instant, SystemTime};
 
 use async_io::{Async, Timer};
 use futures_lite::{future, FutureExt};
-use nutshell_core::service::{AsyncHandler, Session};
+use nutshell_core::service::{panic_message, AsyncHandler, Session};
 use nutshell_core::{Config, ServerConnection};
-use tracing::debug;
+use tracing::{debug, error};
 
 use crate::server::Shutdown;
 
@@ -35,19 +35,18 @@ enum Wake {
 
 /// Serves one connection until the core says it is closed.
 pub(crate) async fn serve<A: AsyncHandler>(
+    peer: std::net::SocketAddr,
     stream: Async<TcpStream>,
     handler: Arc<A>,
     config: Arc<Config>,
     shutdown: Shutdown,
 ) {
-    // Responses are written whole or streamed in large pieces: Nagle's
-    // algorithm would only delay the tail of each.
-    let _ = stream.get_ref().set_nodelay(true);
     let mut session = Session::new(ServerConnection::new(
         config,
         Instant::now(),
         SystemTime::now(),
     ));
+    session.set_peer(peer);
     let mut shutting_down = false;
     let mut write_shut = false;
     // One timer for the connection's life, moved only when the core's
@@ -59,8 +58,14 @@ pub(crate) async fn serve<A: AsyncHandler>(
     loop {
         // 1. Answer every complete request; this also pulls streamed bodies on.
         while let Some(request) = session.poll_request() {
-            let response = handler.call(request).await;
-            session.respond(response);
+            match nutshell_async::catch_panic(handler.call(request)).await {
+                Ok(response) => session.respond(response),
+                Err(panic) => session.respond_panicked(panic_message(&*panic)),
+            }
+            for panic in session.take_panics() {
+                error!(%peer, request = %panic.request_line, panic = %panic.message,
+                    "handler panicked; answered 500");
+            }
         }
         let conn = session.conn();
         // 2. Write what the core queued. Progress makes room for more of a

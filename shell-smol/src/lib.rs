@@ -22,8 +22,12 @@
 //! the caller need not be inside one; it returns once a graceful shutdown is
 //! complete. A synchronous [`Handler`] is accepted by [`Server::bind`]; an
 //! [`AsyncHandler`] (one that awaits a database, say) by
-//! [`Server::bind_async`]. Try it with `cargo run -p nutshell-smol --example
-//! demo -- 8080` and `curl http://127.0.0.1:8080/`.
+//! [`Server::bind_async`]; a tower service such as an `axum::Router` by
+//! [`Server::bind_service`] (streaming request and response bodies,
+//! upgrades with [`on_upgrade`]). Inside a program that is already async,
+//! await [`Server::run_async`] instead of calling `run`. Try it with
+//! `cargo run -p nutshell-smol --example demo-smol -- 8080` and
+//! `curl http://127.0.0.1:8080/`, or `--example axum-smol`.
 //!
 //! ## How it works
 //!
@@ -48,18 +52,33 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod runtime;
 mod server;
+mod upgrade;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use async_executor::Executor;
+use nutshell_async::{Driver, ServiceApp, ShutdownWatch};
 
+pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody, UpgradeError};
 pub use nutshell_core::service::{
     AsyncHandler, Handler, ServerOptions, ShutdownSignal, SyncHandler,
 };
+pub use upgrade::{on_upgrade, Upgraded};
 
-/// An HTTP/1.1 server on one listener, serving with an [`AsyncHandler`].
+use crate::runtime::{SmolSocket, SmolTimer};
+
+/// A tower service as a [`Server`]'s application (what
+/// [`Server::bind_service`] wraps it in).
+#[derive(Debug, Clone)]
+pub struct TowerService<S>(pub S);
+
+/// An HTTP/1.1 server on one listener, serving with an [`AsyncHandler`] or
+/// a tower service ([`TowerService`]).
 #[derive(Debug)]
 pub struct Server<A> {
     listener: TcpListener,
@@ -101,6 +120,129 @@ impl<A: AsyncHandler> Server<A> {
         handler: A,
         options: ServerOptions,
     ) -> io::Result<Self> {
+        Server::new(listener, handler, options)
+    }
+
+    /// Serves until a graceful shutdown completes: after the signal, no new
+    /// connections are accepted, idle ones close at once, and requests in
+    /// flight finish (within the core's shutdown deadline). Blocks the
+    /// calling thread, which runs the accept loop; connections run on
+    /// `options.threads` executor threads. Inside an executor, use
+    /// [`run_async`](Self::run_async) or [`run_on`](Self::run_on).
+    pub fn run(self) -> io::Result<()> {
+        let executor = Executor::new();
+        let threads = self.options.threads;
+        with_workers(&executor, threads, || {
+            async_io::block_on(self.run_on(&executor))
+        })
+    }
+
+    /// [`run`](Self::run) for a program that is already async: await it in
+    /// any executor. Connections run on an executor of the server's own,
+    /// driven by the awaiting task, so all on one thread; to spread them
+    /// over the program's executor threads, use [`run_on`](Self::run_on).
+    pub async fn run_async(self) -> io::Result<()> {
+        let executor = Executor::new();
+        executor.run(self.run_on(&executor)).await
+    }
+
+    /// [`run`](Self::run) with connections spawned on `executor`, which the
+    /// program runs (on as many threads as it likes).
+    pub async fn run_on(self, executor: &Executor<'_>) -> io::Result<()> {
+        let handler = Arc::new(self.handler);
+        let config = self.options.config.clone();
+        let connect = |stream, peer, shutdown| {
+            connection::serve(peer, stream, handler.clone(), config.clone(), shutdown)
+        };
+        server::serve(
+            executor,
+            self.listener,
+            &self.options,
+            &self.signal,
+            connect,
+        )
+        .await
+    }
+}
+
+impl<S: HttpService> Server<TowerService<S>> {
+    /// Binds `addr`, e.g. `"127.0.0.1:8080"`, to serve a tower service such
+    /// as an `axum::Router`: `Server::bind_service(addr, router, options)?.run()`.
+    ///
+    /// The service is cloned for each connection and `poll_ready` is
+    /// awaited before each call. Requests carry a streaming [`RequestBody`]
+    /// and the peer's [`PeerAddr`] (and axum's `ConnectInfo<SocketAddr>`
+    /// with this crate's `axum` feature). Middleware that needs a tokio
+    /// runtime (tower-http's `TimeoutLayer`, `tokio::time`) does not work
+    /// here unless bridged, for example with `async-compat`.
+    pub fn bind_service(
+        addr: impl ToSocketAddrs,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_service(TcpListener::bind(addr)?, service, options)
+    }
+
+    /// Serves an already bound listener with a tower service.
+    pub fn from_listener_service(
+        listener: TcpListener,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::new(listener, TowerService(service), options)
+    }
+
+    /// Serves until a graceful shutdown completes, as [`Server::run`] does
+    /// for handlers.
+    pub fn run(self) -> io::Result<()> {
+        let executor = Executor::new();
+        let threads = self.options.threads;
+        with_workers(&executor, threads, || {
+            async_io::block_on(self.run_on(&executor))
+        })
+    }
+
+    /// [`run`](Self::run) inside any executor, connections on the awaiting
+    /// task's thread.
+    pub async fn run_async(self) -> io::Result<()> {
+        let executor = Executor::new();
+        executor.run(self.run_on(&executor)).await
+    }
+
+    /// [`run`](Self::run) with connections spawned on `executor`.
+    pub async fn run_on(self, executor: &Executor<'_>) -> io::Result<()> {
+        let TowerService(service) = self.handler;
+        let config = self.options.config.clone();
+        let watch = ShutdownWatch::new(&self.signal);
+        let connect = |stream, peer, _| {
+            let conn = nutshell_core::ServerConnection::new(
+                config.clone(),
+                Instant::now(),
+                SystemTime::now(),
+            );
+            let app = ServiceApp::new(service.clone(), peer);
+            let driver = Driver::new(
+                conn,
+                SmolSocket(stream),
+                SmolTimer(async_io::Timer::never()),
+                app,
+                watch.listener(),
+            );
+            driver.run()
+        };
+        server::serve(
+            executor,
+            self.listener,
+            &self.options,
+            &self.signal,
+            connect,
+        )
+        .await
+    }
+}
+
+impl<A> Server<A> {
+    fn new(listener: TcpListener, handler: A, options: ServerOptions) -> io::Result<Self> {
         // async-io requires a nonblocking listener; failing here beats failing in `run`.
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -118,39 +260,33 @@ impl<A: AsyncHandler> Server<A> {
         self.local_addr
     }
 
-    /// The trigger for a graceful shutdown of [`run`](Self::run).
+    /// The trigger for a graceful shutdown of `run`.
     pub fn shutdown_signal(&self) -> ShutdownSignal {
         self.signal.clone()
     }
+}
 
-    /// Serves until a graceful shutdown completes: after the signal, no new
-    /// connections are accepted, idle ones close at once, and requests in
-    /// flight finish (within the core's shutdown deadline). Blocks the
-    /// calling thread, which runs the accept loop; connections run on
-    /// `options.threads` executor threads.
-    pub fn run(self) -> io::Result<()> {
-        let executor = Executor::new();
-        std::thread::scope(|scope| {
-            // Closed when serving is over (or spawning failed): every worker's
-            // `run` returns, and the scope joins them.
-            let (_stop, stopped) = async_channel::bounded::<()>(1);
-            for _ in 0..self.options.threads.max(1) {
-                let (executor, stopped) = (&executor, stopped.clone());
-                // `async_io::block_on`, as `smol::block_on`: an idle worker
-                // waits in the reactor itself rather than on a helper thread.
-                std::thread::Builder::new()
-                    .name("nutshell-smol".into())
-                    .spawn_scoped(scope, move || {
-                        async_io::block_on(executor.run(stopped.recv()))
-                    })?;
-            }
-            async_io::block_on(server::serve(
-                &executor,
-                self.listener,
-                self.handler,
-                self.options,
-                self.signal,
-            ))
-        })
-    }
+/// Runs `main` on the calling thread while `threads` worker threads run
+/// `executor`, and stops them once it returns.
+fn with_workers(
+    executor: &Executor<'_>,
+    threads: usize,
+    main: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    std::thread::scope(|scope| {
+        // Closed when serving is over (or spawning failed): every worker's
+        // `run` returns, and the scope joins them.
+        let (_stop, stopped) = async_channel::bounded::<()>(1);
+        for _ in 0..threads.max(1) {
+            let stopped = stopped.clone();
+            // `async_io::block_on`, as `smol::block_on`: an idle worker
+            // waits in the reactor itself rather than on a helper thread.
+            std::thread::Builder::new()
+                .name("nutshell-smol".into())
+                .spawn_scoped(scope, move || {
+                    async_io::block_on(executor.run(stopped.recv()))
+                })?;
+        }
+        main()
+    })
 }

@@ -1,7 +1,8 @@
 //! The accept loop, the connection cap and the graceful shutdown.
 
+use std::future::Future;
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +10,8 @@ use async_executor::Executor;
 use async_io::{Async, Timer};
 use async_lock::Semaphore;
 use futures_lite::FutureExt;
-use nutshell_core::service::{AsyncHandler, ServerOptions, ShutdownSignal};
+use nutshell_core::service::{ServerOptions, ShutdownSignal};
 use tracing::{debug, warn};
-
-use crate::connection;
 
 /// How long accepting pauses after an error such as EMFILE, so a full file
 /// table is not retried in a busy loop.
@@ -40,17 +39,21 @@ impl Shutdown {
     }
 }
 
-/// Accepts until the shutdown signal, then waits for every connection to close.
-pub(crate) async fn serve<A: AsyncHandler>(
+/// Accepts until the shutdown signal, then waits for every connection to
+/// close. `connect` makes the future that serves one connection.
+pub(crate) async fn serve<F, C>(
     executor: &Executor<'_>,
     listener: TcpListener,
-    handler: A,
-    options: ServerOptions,
-    signal: ShutdownSignal,
-) -> io::Result<()> {
+    options: &ServerOptions,
+    signal: &ShutdownSignal,
+    connect: F,
+) -> io::Result<()>
+where
+    F: Fn(Async<TcpStream>, SocketAddr, Shutdown) -> C,
+    C: Future<Output = ()> + Send + 'static,
+{
     let listener = Async::new(listener)?;
-    let shutdown = Shutdown::new(&signal);
-    let handler = Arc::new(handler);
+    let shutdown = Shutdown::new(signal);
     // One permit per live connection: at the cap, accepting waits for a close.
     let cap = options.max_connections.max(1);
     let limit = Arc::new(Semaphore::new(cap));
@@ -67,12 +70,10 @@ pub(crate) async fn serve<A: AsyncHandler>(
         match accepted {
             Ok((stream, peer)) => {
                 debug!(%peer, "accepted");
-                let connection = connection::serve(
-                    stream,
-                    handler.clone(),
-                    options.config.clone(),
-                    shutdown.clone(),
-                );
+                // Responses are written whole or streamed in large pieces:
+                // Nagle's algorithm would only delay the tail of each.
+                let _ = stream.get_ref().set_nodelay(true);
+                let connection = connect(stream, peer, shutdown.clone());
                 executor
                     .spawn(async move {
                         connection.await;

@@ -21,8 +21,12 @@
 //! the caller need not be inside one; it returns once a graceful shutdown is
 //! complete. A synchronous [`Handler`] is accepted by [`Server::bind`]; an
 //! [`AsyncHandler`] (one that awaits a database, say) by
-//! [`Server::bind_async`]. Try it with `cargo run -p nutshell-tokio --example
-//! demo -- 8080` and `curl http://127.0.0.1:8080/`.
+//! [`Server::bind_async`]; a tower service such as an `axum::Router` by
+//! [`Server::bind_service`] (streaming request and response bodies,
+//! upgrades with [`on_upgrade`]). Inside a program that is already async,
+//! await [`Server::run_async`] instead of calling `run`. Try it with
+//! `cargo run -p nutshell-tokio --example demo-tokio -- 8080` and
+//! `curl http://127.0.0.1:8080/`, or `--example axum-tokio`.
 //!
 //! ## How it works
 //!
@@ -47,16 +51,32 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod runtime;
 mod server;
+mod upgrade;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
+use nutshell_async::{Driver, ServiceApp, ShutdownWatch};
+
+pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody, UpgradeError};
 pub use nutshell_core::service::{
     AsyncHandler, Handler, ServerOptions, ShutdownSignal, SyncHandler,
 };
+pub use upgrade::{on_upgrade, Upgraded};
 
-/// An HTTP/1.1 server on one listener, serving with an [`AsyncHandler`].
+use crate::runtime::{TokioSocket, TokioTimer};
+
+/// A tower service as a [`Server`]'s application (what
+/// [`Server::bind_service`] wraps it in).
+#[derive(Debug, Clone)]
+pub struct TowerService<S>(pub S);
+
+/// An HTTP/1.1 server on one listener, serving with an [`AsyncHandler`] or
+/// a tower service ([`TowerService`]).
 #[derive(Debug)]
 pub struct Server<A> {
     listener: TcpListener,
@@ -98,6 +118,103 @@ impl<A: AsyncHandler> Server<A> {
         handler: A,
         options: ServerOptions,
     ) -> io::Result<Self> {
+        Server::new(listener, handler, options)
+    }
+
+    /// Serves until a graceful shutdown completes: after the signal, no new
+    /// connections are accepted, idle ones close at once, and requests in
+    /// flight finish (within the core's shutdown deadline). Blocks the
+    /// calling thread, which runs the accept loop; connections run on
+    /// `options.threads` runtime workers. Inside a tokio runtime, use
+    /// [`run_async`](Self::run_async) instead.
+    pub fn run(self) -> io::Result<()> {
+        let runtime = runtime(&self.options)?;
+        runtime.block_on(self.run_async())
+    }
+
+    /// [`run`](Self::run) for a program that already has a tokio runtime:
+    /// await it there (say, under `#[tokio::main]`). The accept loop runs in
+    /// the awaiting task and connections are spawned onto the current
+    /// runtime, so `options.threads` is not used.
+    pub async fn run_async(self) -> io::Result<()> {
+        let handler = Arc::new(self.handler);
+        let config = self.options.config.clone();
+        server::serve(
+            self.listener,
+            &self.options,
+            &self.signal,
+            |stream, peer, shutdown| {
+                connection::serve(peer, stream, handler.clone(), config.clone(), shutdown)
+            },
+        )
+        .await
+    }
+}
+
+impl<S: HttpService> Server<TowerService<S>> {
+    /// Binds `addr`, e.g. `"127.0.0.1:8080"`, to serve a tower service such
+    /// as an `axum::Router`: `Server::bind_service(addr, router, options)?.run()`.
+    ///
+    /// The service is cloned for each connection and `poll_ready` is
+    /// awaited before each call. Requests carry a streaming [`RequestBody`]
+    /// and the peer's [`PeerAddr`] (and axum's `ConnectInfo<SocketAddr>`
+    /// with this crate's `axum` feature).
+    pub fn bind_service(
+        addr: impl ToSocketAddrs,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_service(TcpListener::bind(addr)?, service, options)
+    }
+
+    /// Serves an already bound listener with a tower service.
+    pub fn from_listener_service(
+        listener: TcpListener,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::new(listener, TowerService(service), options)
+    }
+
+    /// Serves until a graceful shutdown completes, as [`Server::run`] does
+    /// for handlers.
+    pub fn run(self) -> io::Result<()> {
+        let runtime = runtime(&self.options)?;
+        runtime.block_on(self.run_async())
+    }
+
+    /// [`run`](Self::run) inside the program's own tokio runtime.
+    pub async fn run_async(self) -> io::Result<()> {
+        let TowerService(service) = self.handler;
+        let config = self.options.config.clone();
+        let watch = ShutdownWatch::new(&self.signal);
+        server::serve(
+            self.listener,
+            &self.options,
+            &self.signal,
+            |stream, peer, _| {
+                let conn = nutshell_core::ServerConnection::new(
+                    config.clone(),
+                    Instant::now(),
+                    SystemTime::now(),
+                );
+                let app = ServiceApp::new(service.clone(), peer);
+                let driver = Driver::new(
+                    conn,
+                    TokioSocket(stream),
+                    TokioTimer::new(),
+                    app,
+                    watch.listener(),
+                );
+                driver.run()
+            },
+        )
+        .await
+    }
+}
+
+impl<A> Server<A> {
+    fn new(listener: TcpListener, handler: A, options: ServerOptions) -> io::Result<Self> {
         // tokio requires a nonblocking listener; failing here beats failing in `run`.
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -115,28 +232,18 @@ impl<A: AsyncHandler> Server<A> {
         self.local_addr
     }
 
-    /// The trigger for a graceful shutdown of [`run`](Self::run).
+    /// The trigger for a graceful shutdown of `run`.
     pub fn shutdown_signal(&self) -> ShutdownSignal {
         self.signal.clone()
     }
+}
 
-    /// Serves until a graceful shutdown completes: after the signal, no new
-    /// connections are accepted, idle ones close at once, and requests in
-    /// flight finish (within the core's shutdown deadline). Blocks the
-    /// calling thread, which runs the accept loop; connections run on
-    /// `options.threads` runtime workers.
-    pub fn run(self) -> io::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(self.options.threads.max(1))
-            .thread_name("nutshell-tokio")
-            .enable_io()
-            .enable_time()
-            .build()?;
-        runtime.block_on(server::serve(
-            self.listener,
-            self.handler,
-            self.options,
-            self.signal,
-        ))
-    }
+/// The multi-thread runtime `run` builds for itself.
+fn runtime(options: &ServerOptions) -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.threads.max(1))
+        .thread_name("nutshell-tokio")
+        .enable_io()
+        .enable_time()
+        .build()
 }

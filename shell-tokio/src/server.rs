@@ -1,15 +1,15 @@
 //! The accept loop, the connection cap and the graceful shutdown.
 
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nutshell_core::service::{AsyncHandler, ServerOptions, ShutdownSignal};
-use tokio::net::TcpListener;
+use nutshell_core::service::{ServerOptions, ShutdownSignal};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tracing::{debug, warn};
-
-use crate::connection;
 
 /// How long accepting pauses after an error such as EMFILE, so a full file
 /// table is not retried in a busy loop.
@@ -36,16 +36,20 @@ impl Shutdown {
     }
 }
 
-/// Accepts until the shutdown signal, then waits for every connection to close.
-pub(crate) async fn serve<A: AsyncHandler>(
+/// Accepts until the shutdown signal, then waits for every connection to
+/// close. `connect` makes the future that serves one connection.
+pub(crate) async fn serve<F, C>(
     listener: std::net::TcpListener,
-    handler: A,
-    options: ServerOptions,
-    signal: ShutdownSignal,
-) -> io::Result<()> {
+    options: &ServerOptions,
+    signal: &ShutdownSignal,
+    connect: F,
+) -> io::Result<()>
+where
+    F: Fn(TcpStream, SocketAddr, Shutdown) -> C,
+    C: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::from_std(listener)?;
-    let mut shutdown = Shutdown::new(&signal);
-    let handler = Arc::new(handler);
+    let mut shutdown = Shutdown::new(signal);
     // One permit per live connection: at the cap, accepting waits for a close.
     let cap = options
         .max_connections
@@ -68,12 +72,10 @@ pub(crate) async fn serve<A: AsyncHandler>(
         match accepted {
             Ok((stream, peer)) => {
                 debug!(%peer, "accepted");
-                let connection = connection::serve(
-                    stream,
-                    handler.clone(),
-                    options.config.clone(),
-                    shutdown.clone(),
-                );
+                // Responses are written whole or streamed in large pieces:
+                // Nagle's algorithm would only delay the tail of each.
+                let _ = stream.set_nodelay(true);
+                let connection = connect(stream, peer, shutdown.clone());
                 tokio::spawn(async move {
                     connection.await;
                     drop(permit);

@@ -3,37 +3,58 @@
 //!
 //! - [`Handler`]: synchronous, accepted by all four shells unchanged.
 //! - [`AsyncHandler`]: for the async shells (tokio, smol), so a handler can
-//!   await a database without blocking the runtime.
+//!   await a database without blocking the runtime. Async closures are
+//!   async handlers.
 //! - [`Session`]: drives one [`ServerConnection`](crate::ServerConnection) for a handler. It collects
 //!   request bodies (up to `Limits::max_body`; the core answers 413 beyond),
 //!   hands out whole requests, and sends responses, pulling streamed bodies
 //!   only as fast as the transmit queue drains, so a 1 GiB download holds a
 //!   bounded amount of memory.
 //! - [`ShutdownSignal`]: the graceful-shutdown trigger all shells share.
+//! - [`failure_head`], [`panic_message`]: what a shell answers and logs
+//!   when the application panics.
 //! - [`demo`]: the demo application used by `serve`, the tests and `compare`.
 
+mod convert;
 pub mod demo;
 mod options;
+mod panic;
 mod session;
 mod shutdown;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 
 use crate::{RequestHead, ResponseHead};
 
 pub use options::ServerOptions;
-pub use session::Session;
+pub use panic::{failure_head, panic_message, FAILURE_BODY};
+pub use session::{HandlerPanic, Session};
 pub use shutdown::ShutdownSignal;
 
-/// A whole request: head and collected body.
+/// A whole request: head, collected body, and where it came from.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The head.
     pub head: RequestHead,
     /// The body, collected (empty when there was none).
     pub body: Bytes,
+    /// The peer's address, when the shell knows it
+    /// ([`Session::set_peer`]).
+    pub peer: Option<SocketAddr>,
+}
+
+impl Request {
+    /// A request with no known peer (for tests of one's own handler).
+    pub fn new(head: RequestHead, body: impl Into<Bytes>) -> Self {
+        Request {
+            head,
+            body: body.into(),
+            peer: None,
+        }
+    }
 }
 
 /// A response: head and body.
@@ -119,6 +140,17 @@ where
 pub trait AsyncHandler: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Async closures are handlers: `|request: Request| async move { .. }`.
+impl<F, Fut> AsyncHandler for F
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send,
+{
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send {
+        self(request)
+    }
 }
 
 /// Runs a synchronous [`Handler`] where an [`AsyncHandler`] is expected.

@@ -1,10 +1,15 @@
 //! Drives one connection for an application: whole requests out, responses
 //! in, streamed bodies pulled as the transmit queue drains.
 
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 
-use super::{Body, BodyStream, Handler, Request, Response};
+use super::{
+    failure_head, panic_message, Body, BodyStream, Handler, Request, Response, FAILURE_BODY,
+};
 use crate::{Event, RequestHead, ResponseHead, ServerConnection};
 
 /// Largest piece asked of a streamed body at once.
@@ -22,6 +27,22 @@ pub struct Session {
     /// A request was handed out and its response has not come back.
     awaiting: Option<bool>,
     stream: Option<Box<dyn BodyStream>>,
+    peer: Option<SocketAddr>,
+    /// The request line of the request last handed out, for reports.
+    request_line: String,
+    /// Handler panics caught and answered, not yet taken by the shell.
+    panics: Vec<HandlerPanic>,
+}
+
+/// A handler panic that [`Session::drive`] caught and answered with a 500:
+/// for the shell to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HandlerPanic {
+    /// Method and target of the request being answered.
+    pub request_line: String,
+    /// What the panic said.
+    pub message: String,
 }
 
 impl std::fmt::Debug for Session {
@@ -76,7 +97,36 @@ impl Session {
             collecting: None,
             awaiting: None,
             stream: None,
+            peer: None,
+            request_line: String::new(),
+            panics: Vec::new(),
         }
+    }
+
+    /// Records the peer's address: every request handed out carries it.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
+    }
+
+    /// Method and target of the request last handed out (for logs).
+    pub fn request_line(&self) -> &str {
+        &self.request_line
+    }
+
+    /// The handler panics caught since the last call, oldest first.
+    pub fn take_panics(&mut self) -> Vec<HandlerPanic> {
+        std::mem::take(&mut self.panics)
+    }
+
+    /// Answers the request last handed out with a 500 and `Connection:
+    /// close`, recording why: for shells whose handler panicked outside
+    /// [`drive`](Self::drive) (an async handler's future, say).
+    pub fn respond_panicked(&mut self, message: &str) {
+        self.panics.push(HandlerPanic {
+            request_line: self.request_line.clone(),
+            message: message.to_owned(),
+        });
+        self.respond(Response::full(failure_head(), FAILURE_BODY));
     }
 
     /// The connection, for moving bytes and reading its getters.
@@ -91,10 +141,17 @@ impl Session {
 
     /// Answers every complete request with `handler` and moves streamed
     /// bodies on, until nothing more can happen without I/O.
+    ///
+    /// A handler that panics is caught: the request gets a 500 with
+    /// `Connection: close` (see [`take_panics`](Self::take_panics)).
     pub fn drive<H: Handler + ?Sized>(&mut self, handler: &H) {
         while let Some(request) = self.poll_request() {
-            let response = handler.handle(request);
-            self.respond(response);
+            // The handler's state is the application's; the connection's
+            // own is untouched by the unwind, so going on is sound.
+            match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+                Ok(response) => self.respond(response),
+                Err(panic) => self.respond_panicked(panic_message(&*panic)),
+            }
         }
     }
 
@@ -119,9 +176,14 @@ impl Session {
                 Event::RequestEnd => {
                     let (head, body) = self.collecting.take()?;
                     self.awaiting = Some(head.method() == Method::HEAD);
+                    self.request_line.clear();
+                    self.request_line.push_str(head.method().as_str());
+                    self.request_line.push(' ');
+                    self.request_line.push_str(head.target());
                     return Some(Request {
                         head,
                         body: body.into_bytes(),
+                        peer: self.peer,
                     });
                 }
                 // The core queued the error response itself.

@@ -7,6 +7,9 @@
 //! sent and a normalised [`Record`] of the events (body pieces merged, so
 //! two splits of one stream compare equal).
 //!
+//! To test a [`Handler`](crate::service::Handler) instead, use
+//! [`Harness::handler`]: it returns each response's status, fields and body.
+//!
 //! ```
 //! use std::time::Instant;
 //! use nutshell_core::testing::{Harness, Record};
@@ -29,8 +32,10 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::{CloseReason, Config, Event, ProtocolError, ResponseHead, ServerConnection};
 
+mod handler;
 mod pair;
 
+pub use handler::{HandlerHarness, TestResponse};
 pub use pair::{ClientRecord, Pair};
 
 /// What the application does with each event.

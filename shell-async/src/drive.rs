@@ -1,0 +1,267 @@
+//! The drive loop of one connection, written once for every runtime: the
+//! core's contract (feed input with `now`, drain output, wait for what it
+//! wants) over a [`Socket`] and a [`Timer`], with the application polled in
+//! the same task.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use nutshell_core::{ConnectionState, ServerConnection};
+use tracing::debug;
+
+use crate::runtime::{Socket, Timer};
+use crate::shutdown::ShutdownListener;
+
+/// Size of the per-thread read buffer.
+const SCRATCH_LEN: usize = 64 * 1024;
+
+/// Rounds of progress before the loop yields to the executor, so a
+/// connection that always has work (a fast download) cannot starve others.
+const BUDGET: u32 = 64;
+
+thread_local! {
+    /// Where reads land before the core copies what it keeps. One per worker
+    /// thread (never held across a yield), so an idle connection holds no
+    /// read buffer at all.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
+}
+
+/// The application side of a connection over a socket `S`, polled by the
+/// drive loop.
+pub trait App<S>: Send {
+    /// Moves the application on: takes the core's events, polls its own
+    /// futures and bodies, sends what is ready. Returns whether anything
+    /// changed (then the loop goes round again).
+    fn poll_app(&mut self, cx: &mut Context<'_>, conn: &mut ServerConnection) -> bool;
+
+    /// Whether the application has nothing in progress that could still
+    /// wake the loop.
+    fn is_idle(&self) -> bool;
+
+    /// The connection was upgraded and the switching response flushed: the
+    /// socket is the application's from here on. By default it is closed.
+    fn hand_over(&mut self, socket: S) {
+        drop(socket);
+    }
+}
+
+/// One connection: the core, its socket and timer, and the application.
+#[derive(Debug)]
+pub struct Driver<S, T, A> {
+    conn: ServerConnection,
+    socket: S,
+    timer: T,
+    /// The deadline the timer is set to, if any.
+    armed: Option<Instant>,
+    app: A,
+    shutdown: ShutdownListener,
+    shutting_down: bool,
+    write_shut: bool,
+    /// The last read or write would have blocked: wait for readiness first.
+    read_blocked: bool,
+    write_blocked: bool,
+}
+
+impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
+    /// A driver for `conn` over `socket`.
+    pub fn new(
+        conn: ServerConnection,
+        socket: S,
+        timer: T,
+        app: A,
+        shutdown: ShutdownListener,
+    ) -> Self {
+        Driver {
+            conn,
+            socket,
+            timer,
+            armed: None,
+            app,
+            shutdown,
+            shutting_down: false,
+            write_shut: false,
+            read_blocked: false,
+            write_blocked: false,
+        }
+    }
+
+    /// Serves until the core says the connection is closed, or until it
+    /// was upgraded (then the socket goes to the application).
+    pub async fn run(mut self) {
+        poll_fn(|cx| self.poll_drive(cx)).await;
+        if self.conn.state() == ConnectionState::Upgraded {
+            debug!("upgraded; the socket is the application's");
+            self.app.hand_over(self.socket);
+            return;
+        }
+        debug!(requests = self.conn.requests(), "closed");
+    }
+
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        for _ in 0..BUDGET {
+            // 1. The application: events in, responses and body frames out.
+            let mut progress = self.app.poll_app(cx, &mut self.conn);
+            // 2. Write what the core queued.
+            progress |= self.write(cx);
+            if self.conn.state() == ConnectionState::Upgraded && !self.conn.wants_write() {
+                return Poll::Ready(());
+            }
+            // 3. The last response is out: half-close, so the peer reads it
+            // before any reset, while the core lingers to drain its input.
+            if self.conn.wants_write_shutdown() && !self.write_shut {
+                self.write_shut = true;
+                let _ = self.socket.shutdown_write();
+            }
+            if self.conn.is_closed() {
+                return Poll::Ready(());
+            }
+            // 4. Input: bytes, the shutdown signal, deadlines.
+            progress |= self.read(cx);
+            if !self.shutting_down && self.shutdown.poll_triggered(cx).is_ready() {
+                self.shutting_down = true;
+                self.conn.shutdown(Instant::now());
+                progress = true;
+            }
+            progress |= self.timers(cx);
+            if !progress {
+                let waiting_on_core = self.conn.wants_read()
+                    || self.conn.wants_write()
+                    || self.conn.poll_timeout().is_some();
+                if !waiting_on_core && self.app.is_idle() {
+                    debug!("nothing left to wait for; closing");
+                    return Poll::Ready(());
+                }
+                return Poll::Pending;
+            }
+        }
+        // Out of budget with work left: come back after the others.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Reads what the socket has into the scratch buffer and hands it to the
+    /// core, never more than the core has room for, so nothing is left over.
+    fn read(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.conn.wants_read() {
+            return false;
+        }
+        if self.read_blocked {
+            match self.socket.poll_readable(cx) {
+                Poll::Pending => return false,
+                Poll::Ready(Ok(())) => self.read_blocked = false,
+                Poll::Ready(Err(_)) => {
+                    self.conn.handle_eof(Instant::now());
+                    return true;
+                }
+            }
+        }
+        let (socket, conn) = (&self.socket, &mut self.conn);
+        let result = SCRATCH.with_borrow_mut(|scratch| {
+            let room = conn.recv_capacity().min(scratch.len());
+            let result = socket.try_read(&mut scratch[..room]);
+            match result {
+                Ok(0) => conn.handle_eof(Instant::now()),
+                Ok(n) => {
+                    conn.handle_read(&scratch[..n], Instant::now());
+                }
+                Err(_) => {}
+            }
+            result
+        });
+        match result {
+            Ok(_) => true,
+            // Readiness was stale: register for the next, and go round
+            // again if it is already there.
+            Err(e) if would_block(&e) => {
+                self.read_blocked = true;
+                self.socket.poll_readable(cx).is_ready()
+            }
+            Err(e) if interrupted(&e) => true,
+            // A reset: the core decides whether anything is left to do.
+            Err(e) => {
+                debug!(error = %e, "read failed");
+                self.conn.handle_eof(Instant::now());
+                true
+            }
+        }
+    }
+
+    /// Writes as much of the queued output as the socket takes in one call.
+    fn write(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.conn.wants_write() {
+            return false;
+        }
+        if self.write_blocked {
+            match self.socket.poll_writable(cx) {
+                Poll::Pending => return false,
+                Poll::Ready(Ok(())) => self.write_blocked = false,
+                Poll::Ready(Err(_)) => {
+                    self.conn.handle_write_error();
+                    return true;
+                }
+            }
+        }
+        let mut slices = [IoSlice::new(&[]); 16];
+        let count = self.conn.transmit_slices(&mut slices);
+        match self.socket.try_write_vectored(&slices[..count]) {
+            Ok(0) => {
+                debug!("write returned zero");
+                self.conn.handle_write_error();
+                true
+            }
+            Ok(written) => {
+                self.conn.advance_transmit(written, Instant::now());
+                true
+            }
+            Err(e) if would_block(&e) => {
+                self.write_blocked = true;
+                self.socket.poll_writable(cx).is_ready()
+            }
+            Err(e) if interrupted(&e) => true,
+            Err(e) => {
+                debug!(error = %e, "write failed");
+                self.conn.handle_write_error();
+                true
+            }
+        }
+    }
+
+    /// Arms the one timer for the core's next deadline and acts on it. The
+    /// timer moves only when the deadline comes earlier than the one armed;
+    /// one that fires early is harmless (`handle_timeout` before a deadline
+    /// is a no-op, and the timer is then armed again).
+    fn timers(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.conn.poll_timeout() else {
+            return false;
+        };
+        let now = Instant::now();
+        if deadline <= now {
+            self.armed = None;
+            self.conn.handle_timeout(now);
+            return true;
+        }
+        if self.armed.is_none_or(|at| deadline < at) {
+            self.timer.set_at(deadline);
+            self.armed = Some(deadline);
+        }
+        if self.timer.poll_fired(cx).is_pending() {
+            return false;
+        }
+        self.armed = None;
+        self.conn.handle_timeout(Instant::now());
+        true
+    }
+}
+
+/// "Would block" is the OS saying the socket is not ready: wait for it.
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// A signal interrupted the call: just try again.
+fn interrupted(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+}
