@@ -179,7 +179,7 @@ impl ResponseHead {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.as_slice() {
             headers.append(name.clone(), value.clone());
         }
         if let Some(length) = self.content_length {

@@ -17,6 +17,10 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
 impl Response {
     /// The response as an `http::Response<Bytes>`, if its body is in memory
     /// (a streamed body is given back as the error).
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error hands the response back unchanged; it is not an error value to pass around"
+    )]
     pub fn into_http(self) -> Result<http::Response<Bytes>, Response> {
         let bytes = match self.body {
             Body::Empty => Bytes::new(),
