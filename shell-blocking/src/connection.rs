@@ -69,8 +69,7 @@ impl Connection<'_> {
             self.session.drive(handler);
             let conn = self.session.conn();
             if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
-                // Due now, or a timer a command started that the core wants
-                // to date from `now`.
+                // Due already (the handler took a while, say).
                 conn.handle_timeout(now);
                 continue;
             }
