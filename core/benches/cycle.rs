@@ -509,8 +509,8 @@ fn session_allocations_per_request(requests: usize) -> AllocCount {
     let conn = ServerConnection::new(Arc::new(Config::default()), clock(), SystemTime::UNIX_EPOCH);
     let now = clock();
     let mut session = Session::new(conn);
-    let app = DemoApp::default();
-    let mut one = |session: &mut Session| {
+    let app = DemoApp;
+    let one = |session: &mut Session| {
         session.conn().handle_read(GET, now);
         session.drive(&app);
         let mut slices = [IoSlice::new(&[]); 16];
