@@ -7,9 +7,12 @@
 //! Each subcommand lives in its own module; `main` only parses the command
 //! line, sets up logging and turns an error into a message and an exit code.
 
+mod async_demo;
 #[cfg(feature = "hyper-baseline")]
 mod baseline;
+mod calibrate;
 mod compare;
+mod floor;
 mod load;
 mod serve;
 
@@ -33,7 +36,9 @@ enum Command {
     ///
     /// Routes: `GET /` and `/plaintext` (Hello, World!), `POST /echo` (the
     /// body back), `GET /bytes/N` (N bytes, Content-Length), `GET
-    /// /chunked/N` (N bytes, chunked). Logs go to stderr; set RUST_LOG
+    /// /chunked/N` (N bytes, chunked), `GET /wait/MS` (answers after
+    /// waiting MS ms), `GET /cpu/US` (answers after computing about US µs).
+    /// `--shell floor` is not a server (see its help). Logs go to stderr; set RUST_LOG
     /// (e.g. `RUST_LOG=debug`) for per-connection events.
     Serve(serve::ServeArgs),
     /// Load a server with requests and report requests/s, throughput,
