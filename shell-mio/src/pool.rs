@@ -77,15 +77,14 @@ impl PoolLink {
         self.replies.try_recv().ok()
     }
 
-    fn submit(&self, request: Request, origin: Origin) -> Result<(), Request> {
+    /// Queues `request`; false when no worker is left to take it.
+    fn submit(&self, request: Request, origin: Origin) -> bool {
         let to = ReplyTo {
             origin,
             replies: self.replies_to.clone(),
             waker: Arc::clone(&self.waker),
         };
-        self.jobs
-            .send(Job { request, to })
-            .map_err(|unsent| unsent.0.request)
+        self.jobs.send(Job { request, to }).is_ok()
     }
 }
 
@@ -105,7 +104,7 @@ impl<H: Handler> App<'_, H> {
             return;
         };
         while let Some(request) = session.poll_request() {
-            if pool.submit(request, origin).is_err() {
+            if !pool.submit(request, origin) {
                 // Only when every worker is gone, which a panic cannot
                 // cause (see `work`): answer rather than hang.
                 session.respond(internal_error());
