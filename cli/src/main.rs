@@ -47,13 +47,15 @@ enum Command {
     /// Example: `nutshell load http://127.0.0.1:8080/ --connections 64
     /// --duration 10s --pipeline 16`. Targets this machine only.
     Load(load::LoadArgs),
-    /// Run the four shells and a hyper baseline side by side on the demo
-    /// app and print one table: requests/s, latency, server CPU per
-    /// request, memory per idle connection, errors.
+    /// Run the four shells, the mio shell with a handler pool, a hyper
+    /// baseline and the I/O floor side by side on the demo app, in rounds,
+    /// and print medians with their spread, CPU per request, threads and
+    /// memory, and a verdict computed from the figures.
     ///
-    /// Each server runs as a child process pinned away from the load
-    /// generator. The default run takes about three minutes; --quick runs a
-    /// smoke version in seconds.
+    /// Workloads include handlers that wait (GET /wait/20) and compute (GET
+    /// /cpu/50). Each server runs as a child process pinned away from the
+    /// load generator. The default run takes about five minutes on two
+    /// cores; --quick runs a smoke version.
     Compare(compare::CompareArgs),
 }
 

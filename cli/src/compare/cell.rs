@@ -77,7 +77,8 @@ pub(crate) struct Sample {
     pub(crate) server_cores: Option<(f64, f64)>,
     /// Interrupt work (irq, softirq) on the server's pinned cores.
     pub(crate) server_interrupt_seconds: Option<f64>,
-    /// The load generator's busy share of its cores.
+    /// The load generator's share of its cores: its CPU time and the
+    /// interrupt work there, over the time they had.
     pub(crate) load_share: Option<f64>,
     /// CPU seconds other processes used meanwhile, on all cores.
     pub(crate) other_seconds: Option<f64>,
@@ -193,8 +194,9 @@ pub(crate) fn run(
     } else {
         measure(setup, shell, workload, &server, round).map(Cell::Load)
     };
-    // Long enough for any shell that is not stuck to finish gracefully.
-    server.stop(Duration::from_secs(2));
+    // Long enough for any shell that is not stuck to finish gracefully; a
+    // mio loop stuck in handlers that block is killed.
+    server.stop(Duration::from_secs(1));
     cell
 }
 
@@ -252,24 +254,22 @@ fn measure(
     let server_cpu = (after.server - before.server).max(0.0);
     let me = (after.me - before.me).max(0.0);
     let wrk_cpu = (after.wrk - before.wrk).max(0.0);
-    let interrupts = match (&before.stat, &after.stat) {
-        (Some(b), Some(a)) => a.interrupt_seconds_since(b, &setup.server_cpus),
+    let since = |cores: &[usize]| match (&before.stat, &after.stat) {
+        (Some(b), Some(a)) => a.interrupt_seconds_since(b, cores),
         _ => None,
     };
-    let (server_cores, load_share, other) = match (&before.stat, &after.stat) {
+    let interrupts = since(&setup.server_cpus);
+    // The load generator's own time (this process, or wrk) and the
+    // interrupt work on its cores, over the time its cores had: other
+    // processes on those cores do not count as its load.
+    let load_share =
+        (me + wrk_cpu + since(&setup.load_cpus).unwrap_or(0.0)) / (elapsed * load_threads as f64);
+    let (server_cores, other) = match (&before.stat, &after.stat) {
         (Some(b), Some(a)) => {
-            let load_share = a
-                .busy_since(b, &setup.load_cpus)
-                .map(|(_, share)| share)
-                .unwrap_or((me + wrk_cpu) / (elapsed * load_threads as f64));
             let other = a.task_seconds_since(b) - server_cpu - me - wrk_cpu;
-            (
-                a.busy_since(b, &setup.server_cpus),
-                Some(load_share),
-                Some(other.max(0.0)),
-            )
+            (a.busy_since(b, &setup.server_cpus), Some(other.max(0.0)))
         }
-        _ => (None, None, None),
+        _ => (None, None),
     };
     Ok(Sample {
         round,
@@ -280,7 +280,7 @@ fn measure(
         server_cpu_seconds: server_cpu,
         server_cores,
         server_interrupt_seconds: interrupts,
-        load_share,
+        load_share: Some(load_share),
         other_seconds: other,
         peak_threads,
         peak_rss: server.rss().1,

@@ -61,7 +61,7 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
     /// Warm-up per cell on the same connections, not counted (default
-    /// 250ms; 100ms with --quick).
+    /// 200ms; 100ms with --quick).
     #[arg(long, value_parser = parse_duration)]
     warm_up: Option<Duration>,
     /// Rounds: every workload runs every server once per round, the server
@@ -107,7 +107,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
     let warm_up = args.warm_up.unwrap_or(if args.quick {
         Duration::from_millis(100)
     } else {
-        Duration::from_millis(250)
+        Duration::from_millis(200)
     });
     let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 3 }).max(1);
     let idle_count = args.idle.unwrap_or(if args.quick { 200 } else { 10_000 });
@@ -226,7 +226,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
                         Ok(Cell::Load(sample)) => {
                             if let Some(other) = sample.other_seconds {
                                 let had = sample.load.seconds.max(1e-3) * cores as f64;
-                                results.busy.during.push(other / had);
+                                results.busy.during.push((other / had).min(1.0));
                             }
                             results.samples.push(sample);
                         }
@@ -244,7 +244,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<(), String> {
                     }
                     progress.done();
                     // Let closed connections drain before the next cell.
-                    std::thread::sleep(Duration::from_millis(100));
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             }
         }
@@ -278,7 +278,8 @@ fn machine_busy_share(span: Duration) -> Option<f64> {
     std::thread::sleep(span);
     let after = procstat::read()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Some(after.task_seconds_since(&before) / (span.as_secs_f64() * cores as f64))
+    // Tick rounding can read a little over the whole machine.
+    Some((after.task_seconds_since(&before) / (span.as_secs_f64() * cores as f64)).min(1.0))
 }
 
 /// Server cores and load-generator cores for `threads` server threads: the

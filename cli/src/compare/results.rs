@@ -136,7 +136,7 @@ impl Results {
              proc µs: the process's time alone.\nvs hyper: core µs/req as a share of hyper's in the same round, \
              median over rounds (below 100% = cheaper than hyper). vs floor: requests per core-second (the same \
              cost) as a share of the I/O floor's (system calls alone), likewise.\nsrv: busy share of the server's \
-             pinned cores. load: the load generator's busy share of its cores, ! = saturated (>= 95%): the \
+             pinned cores (whatever ran there). load: the load generator's CPU time plus the interrupt work on its cores, as a share of them; ! = saturated (>= 95%): the \
              server was not at full load there. thr: the server's peak threads.\n"
         );
         let _ = writeln!(
