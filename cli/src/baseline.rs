@@ -21,6 +21,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use nutshell_core::service::demo;
 use nutshell_core::service::ShutdownSignal;
 
 type DemoBody = BoxBody<Bytes, hyper::Error>;
@@ -83,6 +84,22 @@ async fn demo(request: Request<Incoming>) -> Result<Response<DemoBody>, Infallib
         }
         "/" | "/plaintext" => not_allowed("GET, HEAD"),
         "/echo" => not_allowed("POST"),
+        _ if readable && path.starts_with("/wait/") => match number(&path, "/wait/") {
+            // As an async handler would: the runtime's timer.
+            Some(ms) if ms <= demo::MAX_WAIT_MS => {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                text(format!("waited {ms} ms\n"))
+            }
+            _ => status(StatusCode::NOT_FOUND),
+        },
+        _ if readable && path.starts_with("/cpu/") => match number(&path, "/cpu/") {
+            // The same work as the demo app's route, at the same rate.
+            Some(us) if us <= demo::MAX_CPU_US => {
+                let digest = demo::compute(us.saturating_mul(demo::cpu_rounds_per_us()));
+                text(format!("computed {us} us: {digest:016x}\n"))
+            }
+            _ => status(StatusCode::NOT_FOUND),
+        },
         _ => match generated(&path) {
             Some((n, sized)) if readable => Response::new(Xs { left: n, sized }.boxed()),
             Some(_) => not_allowed("GET, HEAD"),
@@ -90,6 +107,18 @@ async fn demo(request: Request<Incoming>) -> Result<Response<DemoBody>, Infallib
         },
     };
     Ok(response)
+}
+
+/// The number after `prefix` in `path`.
+fn number(path: &str, prefix: &str) -> Option<u64> {
+    path.strip_prefix(prefix)?.parse().ok()
+}
+
+fn text(body: String) -> Response<DemoBody> {
+    let body = Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed();
+    with_type(Response::new(body), "text/plain")
 }
 
 /// `/bytes/{n}` (sized) and `/chunked/{n}`.

@@ -7,9 +7,12 @@
 //! Each subcommand lives in its own module; `main` only parses the command
 //! line, sets up logging and turns an error into a message and an exit code.
 
+mod async_demo;
 #[cfg(feature = "hyper-baseline")]
 mod baseline;
+mod calibrate;
 mod compare;
+mod floor;
 mod load;
 mod serve;
 
@@ -33,7 +36,9 @@ enum Command {
     ///
     /// Routes: `GET /` and `/plaintext` (Hello, World!), `POST /echo` (the
     /// body back), `GET /bytes/N` (N bytes, Content-Length), `GET
-    /// /chunked/N` (N bytes, chunked). Logs go to stderr; set RUST_LOG
+    /// /chunked/N` (N bytes, chunked), `GET /wait/MS` (answers after
+    /// waiting MS ms), `GET /cpu/US` (answers after computing about US µs).
+    /// `--shell floor` is not a server (see its help). Logs go to stderr; set RUST_LOG
     /// (e.g. `RUST_LOG=debug`) for per-connection events.
     Serve(serve::ServeArgs),
     /// Load a server with requests and report requests/s, throughput,
@@ -42,13 +47,15 @@ enum Command {
     /// Example: `nutshell load http://127.0.0.1:8080/ --connections 64
     /// --duration 10s --pipeline 16`. Targets this machine only.
     Load(load::LoadArgs),
-    /// Run the four shells and a hyper baseline side by side on the demo
-    /// app and print one table: requests/s, latency, server CPU per
-    /// request, memory per idle connection, errors.
+    /// Run the four shells, the mio shell with a handler pool, a hyper
+    /// baseline and the I/O floor side by side on the demo app, in rounds,
+    /// and print medians with their spread, CPU per request, threads and
+    /// memory, and a verdict computed from the figures.
     ///
-    /// Each server runs as a child process pinned away from the load
-    /// generator. The default run takes about three minutes; --quick runs a
-    /// smoke version in seconds.
+    /// Workloads include handlers that wait (GET /wait/20) and compute (GET
+    /// /cpu/50). Each server runs as a child process pinned away from the
+    /// load generator. The default run takes about five minutes on two
+    /// cores; --quick runs a smoke version.
     Compare(compare::CompareArgs),
 }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::async_demo::{SmolDemo, TokioDemo};
 use crate::load::parse_duration;
-use nutshell_core::service::demo::DemoApp;
+use nutshell_core::service::demo::{self, DemoApp};
 use nutshell_core::service::{ServerOptions, ShutdownSignal};
 use nutshell_core::Config;
 
@@ -51,6 +52,18 @@ pub(crate) struct ServeArgs {
     /// Largest request body in bytes; larger bodies get 413.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body: u64,
+
+    /// The mio shell only: run handlers on a pool of N threads instead of
+    /// the event loops' threads (0: on the loops). Needed when handlers
+    /// block (GET /wait/{ms}); at most N handlers run at once.
+    #[arg(long, default_value_t = 0)]
+    handler_threads: usize,
+
+    /// Work of GET /cpu/{us}: hash rounds per microsecond asked. Default:
+    /// calibrated on this machine at start. `compare` passes one figure to
+    /// every server so every shell does the same work.
+    #[arg(long)]
+    cpu_rounds_per_us: Option<u64>,
 }
 
 /// The four shells, all serving the same core.
@@ -68,6 +81,10 @@ enum Shell {
     /// (not a nutshell shell; for comparison).
     #[cfg(feature = "hyper-baseline")]
     Hyper,
+    /// NOT A SERVER: the I/O floor for `compare`. A mio loop per thread
+    /// that answers every blank line with a canned response and parses
+    /// nothing; never use it to serve anything.
+    Floor,
 }
 
 impl Shell {
@@ -79,6 +96,7 @@ impl Shell {
             Shell::Blocking => "blocking",
             #[cfg(feature = "hyper-baseline")]
             Shell::Hyper => "hyper",
+            Shell::Floor => "floor",
         }
     }
 }
@@ -86,9 +104,9 @@ impl Shell {
 /// The same steps for every shell; a macro because the shells share a
 /// shape, not a trait.
 macro_rules! serve {
-    ($shell:ident, $args:expr, $addrs:expr, $options:expr) => {{
+    ($shell:ident, $bind:ident, $app:expr, $args:expr, $addrs:expr, $options:expr) => {{
         let threads = $options.threads;
-        let server = $shell::Server::bind(&$addrs[..], DemoApp, $options)
+        let server = $shell::Server::$bind(&$addrs[..], $app, $options)
             .map_err(|e| format!("cannot listen on {}: {}", $args.addr, describe(&e)))?;
         let addr = server.local_addr();
         let signal = server.shutdown_signal();
@@ -110,14 +128,42 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("invalid address '{}': {e}", args.addr))?
         .collect();
     let options = options(&args);
+    let rate = args
+        .cpu_rounds_per_us
+        .unwrap_or_else(crate::calibrate::cpu_rounds_per_us);
+    demo::set_cpu_rounds_per_us(rate);
+    if args.handler_threads > 0 && args.shell != Shell::Mio {
+        tracing::warn!(
+            shell = args.shell.name(),
+            "--handler-threads is for the mio shell; ignored"
+        );
+    }
     match args.shell {
-        Shell::Mio => serve!(nutshell_mio, args, addrs, options),
-        Shell::Tokio => serve!(nutshell_tokio, args, addrs, options),
-        Shell::Smol => serve!(nutshell_smol, args, addrs, options),
-        Shell::Blocking => serve!(nutshell_blocking, args, addrs, options),
+        Shell::Mio => serve!(nutshell_mio, bind, DemoApp, args, addrs, options),
+        // The async shells wait on their runtime's timer, as their users would.
+        Shell::Tokio => serve!(nutshell_tokio, bind_async, TokioDemo, args, addrs, options),
+        Shell::Smol => serve!(nutshell_smol, bind_async, SmolDemo, args, addrs, options),
+        Shell::Blocking => serve!(nutshell_blocking, bind, DemoApp, args, addrs, options),
         #[cfg(feature = "hyper-baseline")]
         Shell::Hyper => serve_hyper(&args, &addrs, &options),
+        Shell::Floor => serve_floor(&args, &addrs, &options),
     }
+}
+
+/// The I/O floor (see `floor`), with the same logging and signals.
+fn serve_floor(
+    args: &ServeArgs,
+    addrs: &[SocketAddr],
+    options: &ServerOptions,
+) -> Result<(), String> {
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| format!("no address for {}", args.addr))?;
+    let signal = ShutdownSignal::new();
+    install_signal_handler(signal.clone())?;
+    tracing::warn!(%addr, threads = options.threads, "the I/O floor: not HTTP, not a server; for nutshell compare only");
+    crate::floor::serve(addr, options.threads, &signal)
+        .map_err(|e| format!("floor failed: {}", describe(&e)))
 }
 
 /// The hyper baseline, with the same logging and signals as the shells.
@@ -145,7 +191,9 @@ fn options(args: &ServeArgs) -> ServerOptions {
     config.timeouts.idle = args.idle_timeout;
     config.timeouts.write = args.write_timeout;
     config.limits.max_body = args.max_body;
-    let mut options = ServerOptions::default().config(config);
+    let mut options = ServerOptions::default()
+        .config(config)
+        .handler_threads(args.handler_threads);
     if let Some(threads) = args.threads {
         options = options.threads(threads);
     }

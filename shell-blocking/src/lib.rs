@@ -21,6 +21,16 @@
 //! Try it with `cargo run --release -p nutshell-blocking --example demo-blocking -- 8080`
 //! and `curl -v http://127.0.0.1:8080/`.
 //!
+//! ## Handlers that block, and the thread cap
+//!
+//! Every connection has a thread of its own, so a handler that blocks
+//! (sleeps, waits on a database, computes) stalls only its own connection:
+//! this shell serves handlers that wait as well as any, up to its thread
+//! cap. The cap is [`ServerOptions::max_connections`]: at most that many
+//! threads, hence at most that many handlers waiting at once (1,024 threads
+//! and a 20 ms wait: at most 51,200 requests/s); connections beyond it wait
+//! in the listen backlog. The price is a thread per connection, below.
+//!
 //! ## What it costs
 //!
 //! A thread per connection is simple, and fast for tens or hundreds of

@@ -17,9 +17,11 @@ use std::time::{Instant, SystemTime};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use nutshell_core::service::{Handler, Session};
+use nutshell_core::service::{Handler, Response, Session};
 use nutshell_core::{Config, ServerConnection};
 use tracing::debug;
+
+use crate::pool::{App, Origin};
 
 /// Slices handed to one vectored write: enough for a depth-16 pipeline of
 /// small responses (a head and a body each) in one system call.
@@ -30,6 +32,8 @@ const MAX_SLICES: usize = 64;
 pub(crate) struct Connection {
     socket: TcpStream,
     session: Session,
+    /// Where a response from the handler pool belongs.
+    origin: Origin,
     /// The socket may have input (or an EOF, or an error) to read.
     readable: bool,
     /// The socket may take more output.
@@ -45,14 +49,15 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Registers `socket` under `token` and wraps it with a new core.
+    /// Registers `socket` under `origin.key` and wraps it with a new core.
     pub(crate) fn new(
         mut socket: TcpStream,
         registry: &Registry,
-        token: Token,
+        origin: Origin,
         config: Arc<Config>,
         now: Instant,
     ) -> io::Result<Self> {
+        let token = Token(origin.key);
         // Responses are written whole; do not let Nagle hold back their tails.
         socket.set_nodelay(true)?;
         registry.register(&mut socket, token, Interest::READABLE)?;
@@ -60,6 +65,7 @@ impl Connection {
         Ok(Connection {
             socket,
             session: Session::new(conn),
+            origin,
             // A new socket can be written, and often already holds the
             // request: try both before waiting for an event.
             readable: true,
@@ -90,6 +96,17 @@ impl Connection {
         self.session.conn().shutdown(now);
     }
 
+    /// The response the handler pool computed for this connection's request.
+    pub(crate) fn respond(&mut self, response: Response) {
+        self.session.respond(response);
+    }
+
+    /// Whether a response from the pool is for this connection (and not for
+    /// an earlier one under the same key).
+    pub(crate) fn is_origin_of(&self, origin: Origin) -> bool {
+        self.origin == origin
+    }
+
     /// The core's next deadline.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.session.connection().poll_timeout()
@@ -99,13 +116,13 @@ impl Connection {
     /// or a deadline. Returns false once it is closed: drop it.
     pub(crate) fn advance<H: Handler>(
         &mut self,
-        handler: &H,
+        app: &App<'_, H>,
         buffer: &mut [u8],
         now: Instant,
     ) -> bool {
         loop {
-            self.session.drive(handler);
-            self.flush(handler, now);
+            app.serve(&mut self.session, self.origin);
+            self.flush(app, now);
             let conn = self.session.conn();
             if conn.wants_write_shutdown() && !self.write_shut {
                 self.write_shut = true;
@@ -132,7 +149,7 @@ impl Connection {
     /// Writes until the output is gone or the socket is full, pulling
     /// streamed bodies on after each write (the core hands them out only as
     /// fast as its transmit queue drains).
-    fn flush<H: Handler>(&mut self, handler: &H, now: Instant) {
+    fn flush<H: Handler>(&mut self, app: &App<'_, H>, now: Instant) {
         while self.writable && self.session.connection().wants_write() {
             let mut slices = [IoSlice::new(&[]); MAX_SLICES];
             let n = self.session.connection().transmit_slices(&mut slices);
@@ -144,7 +161,7 @@ impl Connection {
                     // write that would only say `WouldBlock` (as tokio does).
                     self.writable = written == offered;
                     self.session.conn().advance_transmit(written, now);
-                    self.session.drive(handler);
+                    app.serve(&mut self.session, self.origin);
                 }
                 Err(e) if would_block(&e) => self.writable = false,
                 Err(e) if interrupted(&e) => {}

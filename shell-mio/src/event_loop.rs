@@ -19,10 +19,12 @@ use slab::Slab;
 use tracing::{debug, warn};
 
 use crate::connection::Connection;
+use crate::pool::{App, Job, Origin, PoolLink};
 use crate::timers::Timers;
 
 /// Connections use their slab key as token; these two sit above any key.
 const LISTENER: Token = Token(usize::MAX - 1);
+/// Woken for the shutdown, and by the handler pool when a response is in.
 const WAKER: Token = Token(usize::MAX);
 /// Events taken from the OS per wake-up.
 const EVENTS: usize = 1024;
@@ -49,6 +51,10 @@ pub(crate) struct EventLoop<'h, H> {
     timers: Timers,
     buffer: Box<[u8]>,
     handler: &'h H,
+    /// The handler pool, when handlers run off the loop.
+    pool: Option<PoolLink>,
+    /// Numbers connections, so a late response finds no successor.
+    next_serial: u64,
     config: Arc<Config>,
     /// Checked after every wake-up, before the events are handled: a
     /// request that arrives with (or after) the shutdown is answered as
@@ -57,10 +63,12 @@ pub(crate) struct EventLoop<'h, H> {
 }
 
 impl<'h, H: Handler> EventLoop<'h, H> {
-    /// A loop serving `listener`, woken by `signal` for the shutdown.
+    /// A loop serving `listener`, woken by `signal` for the shutdown;
+    /// with `jobs`, handlers run on the pool that receives them.
     pub(crate) fn new(
         mut listener: TcpListener,
         handler: &'h H,
+        jobs: Option<std::sync::mpsc::Sender<Job>>,
         config: Arc<Config>,
         max_connections: usize,
         signal: &ShutdownSignal,
@@ -69,6 +77,7 @@ impl<'h, H: Handler> EventLoop<'h, H> {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let pool = jobs.map(|jobs| PoolLink::new(jobs, Arc::clone(&waker)));
         signal.on_trigger(move || {
             if let Err(e) = waker.wake() {
                 warn!(error = %e, "could not wake an event loop for the shutdown");
@@ -84,6 +93,8 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             timers: Timers::default(),
             buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             handler,
+            pool,
+            next_serial: 0,
             config,
             signal: signal.clone(),
         })
@@ -136,7 +147,11 @@ impl<'h, H: Handler> EventLoop<'h, H> {
 
     fn dispatch(&mut self, event: &Event, now: Instant) {
         match event.token() {
-            WAKER => self.shut_down(now),
+            WAKER => {
+                // The shutdown was seen right after the wake-up; what is
+                // left to do here is the pool's responses.
+                self.take_replies(now);
+            }
             LISTENER => self.acceptable = true,
             Token(key) => {
                 // Closed earlier in this batch of events.
@@ -149,11 +164,30 @@ impl<'h, H: Handler> EventLoop<'h, H> {
         }
     }
 
+    /// Gives each response the pool sent back to its connection, unless
+    /// that connection closed meanwhile.
+    fn take_replies(&mut self, now: Instant) {
+        while let Some(reply) = self.pool.as_ref().and_then(PoolLink::take_reply) {
+            let key = reply.origin.key;
+            let Some(conn) = self.connections.get_mut(key) else {
+                continue;
+            };
+            if conn.is_origin_of(reply.origin) {
+                conn.respond(reply.response);
+                self.advance(key, now);
+            }
+        }
+    }
+
     /// Lets connection `key` move on, then registers what it waits for:
     /// its interest and its next deadline. Drops it once closed.
     fn advance(&mut self, key: usize, now: Instant) {
+        let app = App {
+            handler: self.handler,
+            pool: self.pool.as_ref(),
+        };
         let conn = &mut self.connections[key];
-        let mut open = conn.advance(self.handler, &mut self.buffer, now);
+        let mut open = conn.advance(&app, &mut self.buffer, now);
         if open {
             if let Err(e) = conn.update_interest(self.poll.registry(), Token(key)) {
                 debug!(error = %e, "reregister failed; closing");
@@ -217,7 +251,12 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             let entry = self.connections.vacant_entry();
             let key = entry.key();
             let config = Arc::clone(&self.config);
-            match Connection::new(socket, self.poll.registry(), Token(key), config, now) {
+            let origin = Origin {
+                key,
+                serial: self.next_serial,
+            };
+            self.next_serial += 1;
+            match Connection::new(socket, self.poll.registry(), origin, config, now) {
                 Ok(conn) => {
                     entry.insert(conn);
                     self.advance(key, now);

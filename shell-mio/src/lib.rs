@@ -56,6 +56,32 @@
 //! only when what a connection waits for changes. The clock is read once
 //! per wake-up.
 //!
+//! ## Handlers that block: the handler pool
+//!
+//! By default the handler runs on the loop's thread, between reads and
+//! writes: nothing is faster for a handler that answers at once, but while
+//! it runs, no other connection of that loop moves. A handler that waits
+//! 20 ms for a database stalls every connection on its loop for 20 ms, so
+//! a loop serves at most 50 such requests a second, however many
+//! connections wait. **A handler that sleeps, waits on I/O, takes a lock
+//! held for long, or computes for more than some microseconds must not run
+//! on the loop thread.**
+//!
+//! [`ServerOptions::handler_threads`] (`nutshell serve --handler-threads
+//! N`) runs handlers on a pool of N threads instead: the loop hands each
+//! complete request over and carries on serving other connections; the
+//! response comes back through a channel and the loop's [`mio::Waker`],
+//! and the loop sends it. What it costs: N threads (stack and a scheduler
+//! entry each), and per request two channel messages, a wake-up system call
+//! and two thread switches, which a handler that answers at once feels.
+//! What it allows: at most N handlers at once, so with handlers that wait
+//! W, at most N / W requests per second (64 threads, 20 ms: 3,200): a
+//! blocking handler needs a thread per concurrent wait, which is what the
+//! async shells avoid with a runtime timer. Streamed response bodies
+//! ([`BodyStream`](nutshell_core::service::BodyStream)) are still pulled on
+//! the loop thread, so `next_chunk` must not block. A handler that panics
+//! on the pool costs its request a 500, not the worker.
+//!
 //! ## Connection cap
 //!
 //! [`ServerOptions::max_connections`] is split between the loops, as evenly
@@ -77,10 +103,12 @@
 
 mod connection;
 mod event_loop;
+mod pool;
 mod timers;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::{mpsc, Mutex};
 use std::thread;
 
 use socket2::{Domain, Socket, Type};
@@ -171,20 +199,34 @@ impl<H: Handler> Server<H> {
             ..
         } = self;
         let loops = listeners.len();
+        // The pool's queue: each loop gets a sender, and the workers end
+        // once every loop has ended and dropped its sender.
+        let (jobs, queue) = mpsc::channel();
+        let queue = Mutex::new(queue);
         thread::scope(|scope| {
+            let (handler, signal, queue) = (&handler, &signal, &queue);
+            let workers: Vec<_> = (0..options.handler_threads)
+                .map(|i| {
+                    thread::Builder::new()
+                        .name(format!("nutshell-handler-{i}"))
+                        .spawn_scoped(scope, move || pool::work(queue, handler))
+                })
+                .collect();
+            let with_pool = options.handler_threads > 0;
             let threads: Vec<_> = listeners
                 .into_iter()
                 .enumerate()
                 .map(|(i, listener)| {
-                    let (handler, signal) = (&handler, &signal);
                     let config = options.config.clone();
                     let max = share(options.max_connections, loops, i);
+                    let jobs = with_pool.then(|| jobs.clone());
                     thread::Builder::new()
                         .name(format!("nutshell-mio-{i}"))
                         .spawn_scoped(scope, move || {
                             let listener = mio::net::TcpListener::from_std(listener);
-                            let result = EventLoop::new(listener, handler, config, max, signal)
-                                .and_then(EventLoop::run);
+                            let result =
+                                EventLoop::new(listener, handler, jobs, config, max, signal)
+                                    .and_then(EventLoop::run);
                             if result.is_err() {
                                 // Do not leave the others serving on their own.
                                 signal.trigger();
@@ -193,6 +235,12 @@ impl<H: Handler> Server<H> {
                         })
                 })
                 .collect();
+            drop(jobs);
+            if let Some(Err(e)) = workers.into_iter().find(Result::is_err) {
+                // Serving without the pool asked for would block the loops.
+                signal.trigger();
+                return Err(e);
+            }
             let mut outcome = Ok(());
             for thread in threads {
                 let result = match thread {

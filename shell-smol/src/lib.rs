@@ -29,6 +29,19 @@
 //! `cargo run -p nutshell-smol --example demo-smol -- 8080` and
 //! `curl http://127.0.0.1:8080/`, or `--example axum-smol`.
 //!
+//! ## Handlers that block
+//!
+//! A synchronous [`Handler`] runs on the runtime's worker thread, inside
+//! the connection's task. One that answers at once is the fast case; one
+//! that blocks (`thread::sleep`, a blocking database client, a long
+//! computation) holds that worker for as long, and every other task on it
+//! waits: with `options.threads` workers, at most that many such handlers
+//! run at once (a 20 ms wait on 2 workers: at most 100 requests/s). Give a
+//! handler that waits an [`AsyncHandler`] that awaits (`async_io::Timer` for a
+//! timer, an async client for a database), or move blocking work off the
+//! workers yourself. `nutshell serve --shell smol` serves `GET /wait/{ms}`
+//! the async way.
+//!
 //! ## How it works
 //!
 //! One task per connection runs the core's drive loop: answer requests, write

@@ -1,50 +1,66 @@
-//! A shell under test: `nutshell serve` in a child process, pinned to its
-//! cores, with its CPU time and memory read from /proc.
+//! A server under test: `nutshell serve` in a child process, pinned to its
+//! cores, with its CPU time, threads and memory read from /proc.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100.
-const TICKS_PER_SECOND: f64 = 100.0;
+use super::procstat;
+use super::shells::ShellSpec;
+
+/// How a server is started.
+#[derive(Debug, Clone)]
+pub(crate) struct Launch<'a> {
+    pub(crate) shell: &'a ShellSpec,
+    pub(crate) threads: usize,
+    /// Cores to pin it to (empty: anywhere).
+    pub(crate) cpus: &'a [usize],
+    pub(crate) max_connections: usize,
+    /// `serve --cpu-rounds-per-us`: the same work on every server.
+    pub(crate) cpu_rounds_per_us: u64,
+}
 
 /// A running server.
 pub(crate) struct Server {
     child: Child,
+    pid: String,
     pub(crate) addr: SocketAddr,
 }
 
 impl Server {
-    /// Starts `shell` with `threads` workers on `cpus` (empty: anywhere) and
-    /// waits until it accepts connections.
-    pub(crate) fn start(
-        shell: &str,
-        threads: usize,
-        cpus: &[usize],
-        max_connections: usize,
-    ) -> Result<Server, String> {
+    /// Starts the server and waits until it accepts connections.
+    pub(crate) fn start(launch: &Launch<'_>) -> Result<Server, String> {
+        let shell = &launch.shell.name;
         let addr = free_port()?;
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-        let mut command = if cpus.is_empty() {
+        let mut command = if launch.cpus.is_empty() {
             Command::new(&exe)
         } else {
-            let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+            let list: Vec<String> = launch.cpus.iter().map(usize::to_string).collect();
             let mut taskset = Command::new("taskset");
             taskset.arg("-c").arg(list.join(",")).arg(&exe);
             taskset
         };
         command
-            .args(["serve", "--shell", shell, "--addr", &addr.to_string()])
-            .args(["--threads", &threads.to_string()])
-            .args(["--max-connections", &max_connections.to_string()])
-            .env("RUST_LOG", "warn")
+            .args(["serve", "--shell", launch.shell.serve])
+            .args(["--addr", &addr.to_string()])
+            .args(["--threads", &launch.threads.to_string()])
+            .args(["--max-connections", &launch.max_connections.to_string()])
+            .args([
+                "--handler-threads",
+                &launch.shell.handler_threads.to_string(),
+            ])
+            .args(["--cpu-rounds-per-us", &launch.cpu_rounds_per_us.to_string()])
+            // The floor warns that it is not a server; errors still show.
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start the {shell} server: {e}"))?;
-        let mut server = Server { child, addr };
+        let pid = child.id().to_string();
+        let mut server = Server { child, pid, addr };
         server.wait_ready(shell)?;
         Ok(server)
     }
@@ -58,60 +74,39 @@ impl Server {
             if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(10));
         }
         Err(format!(
             "the {shell} server did not start listening within 20 s"
         ))
     }
 
-    /// User plus system CPU time so far, all threads (exited ones too).
+    /// User plus system CPU seconds so far, all threads (exited ones too).
     pub(crate) fn cpu_seconds(&self) -> f64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
-            return 0.0;
-        };
-        // Fields after the command name, which is in parentheses and may
-        // contain spaces: state is the first, utime the 12th, stime the 13th.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+        procstat::process_seconds(&self.pid).unwrap_or(0.0)
+    }
+
+    /// Threads now.
+    pub(crate) fn threads(&self) -> u64 {
+        procstat::status_field(&self.pid, "Threads:").unwrap_or(0)
     }
 
     /// Resident memory now and at its peak, in bytes.
     pub(crate) fn rss(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
-                .map_or(0, |kib| kib * 1024)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        let kib = |name| procstat::status_field(&self.pid, name).unwrap_or(0) * 1024;
+        (kib("VmRSS:"), kib("VmHWM:"))
     }
 
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Asks for a graceful shutdown (SIGTERM), then kills after 5 s.
-    pub(crate) fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
+    /// Asks for a graceful shutdown (SIGTERM), then kills after `patience`
+    /// (a mio loop stuck in handlers that block may never get there).
+    pub(crate) fn stop(mut self, patience: Duration) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid]).status();
+        let deadline = Instant::now() + patience;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,13 +1,31 @@
 //! The main figures as an SVG chart: server CPU per request for each
-//! workload, and memory per idle connection, one colour per shell.
+//! workload (requests per second for the waiting ones, where that is what
+//! a handler that waits decides), and memory per idle connection, one
+//! colour per server; medians over the rounds.
 
 use std::fmt::Write;
 
 use super::results::Results;
+use super::summary::Row;
 use super::workload::Workload;
 
-const COLOURS: [&str; 6] = [
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#666666", "#66a61e",
+/// What a row's bar shows, and its unit.
+fn value(row: &Row) -> Option<f64> {
+    match row.workload {
+        Workload::Wait(_) => Some(row.rps.median),
+        _ => row.cost().map(|c| c.median),
+    }
+}
+
+fn unit(workload: Workload) -> &'static str {
+    match workload {
+        Workload::Wait(_) => "req/s, higher is better",
+        _ => "µs/req",
+    }
+}
+
+const COLOURS: [&str; 8] = [
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#666666", "#66a61e", "#e6ab02", "#a6761d",
 ];
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 190.0;
@@ -15,11 +33,13 @@ const BAR: f64 = 14.0;
 
 /// The chart for the first thread count measured.
 pub(crate) fn svg(results: &Results) -> String {
-    let threads = results.measured.first().map_or(1, |m| m.threads);
+    let rows = results.rows();
+    let memory = results.memory_rows();
+    let threads = rows.first().map_or(1, |r| r.threads);
     let mut workloads: Vec<Workload> = Vec::new();
-    for m in results.measured.iter().filter(|m| m.threads == threads) {
-        if !workloads.contains(&m.workload) {
-            workloads.push(m.workload);
+    for r in rows.iter().filter(|r| r.threads == threads) {
+        if !workloads.contains(&r.workload) {
+            workloads.push(r.workload);
         }
     }
     let shells = &results.shells;
@@ -36,18 +56,17 @@ pub(crate) fn svg(results: &Results) -> String {
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         out,
-        r#"<text x="10" y="24" font-size="16">nutshell compare: server CPU per request (µs, lower is better), {threads} server thread(s)</text><text x="10" y="40" font-size="11">each workload drawn to its own scale</text>"#
+        r#"<text x="10" y="24" font-size="16">nutshell compare: server core time per request (µs, lower is better), {threads} server thread(s)</text><text x="10" y="40" font-size="11">medians over rounds; each workload drawn to its own scale; waiting workloads show req/s</text>"#
     );
 
     let mut y = 56.0;
     for workload in &workloads {
         // Each workload on its own scale: a 1 MiB download costs a hundred
         // times a GET, and one scale would flatten every other group.
-        let max_cpu = results
-            .measured
+        let max_cpu = rows
             .iter()
-            .filter(|m| m.threads == threads && m.workload == *workload)
-            .filter_map(|m| m.cpu_per_request_us())
+            .filter(|r| r.threads == threads && r.workload == *workload)
+            .filter_map(value)
             .fold(0.0, f64::max)
             .max(1e-9);
         let scale = (WIDTH - LEFT - 80.0) / max_cpu;
@@ -57,22 +76,32 @@ pub(crate) fn svg(results: &Results) -> String {
             y + group / 2.0,
             escape(&workload.label())
         );
+        let _ = writeln!(
+            out,
+            r#"<text x="10" y="{}" font-size="10">{}</text>"#,
+            y + group / 2.0 + 12.0,
+            unit(*workload)
+        );
         for (i, shell) in shells.iter().enumerate() {
-            let value = results
-                .measured
+            let value = rows
                 .iter()
-                .find(|m| m.shell == *shell && m.threads == threads && m.workload == *workload)
-                .and_then(|m| m.cpu_per_request_us());
+                .find(|r| r.shell == *shell && r.threads == threads && r.workload == *workload)
+                .and_then(value);
             if let Some(value) = value {
                 let top = y + i as f64 * BAR;
                 let _ = writeln!(
                     out,
-                    r#"<rect x="{LEFT}" y="{top}" width="{:.1}" height="{}" fill="{}"/><text x="{:.1}" y="{:.1}">{value:.2}</text>"#,
+                    r#"<rect x="{LEFT}" y="{top}" width="{:.1}" height="{}" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
                     value * scale,
                     BAR - 2.0,
                     COLOURS[i % COLOURS.len()],
                     LEFT + value * scale + 4.0,
-                    top + BAR - 4.0
+                    top + BAR - 4.0,
+                    if value >= 100.0 {
+                        format!("{value:.0}")
+                    } else {
+                        format!("{value:.2}")
+                    }
                 );
             }
         }
@@ -89,12 +118,11 @@ pub(crate) fn svg(results: &Results) -> String {
         .iter()
         .enumerate()
         .filter_map(|(i, shell)| {
-            results
-                .memory
+            memory
                 .iter()
                 .find(|m| m.shell == *shell && m.threads == threads)
-                .and_then(|m| m.per_connection())
-                .map(|bytes| (i, bytes / 1024.0))
+                .and_then(|m| m.per_connection)
+                .map(|bytes| (i, bytes.median / 1024.0))
         })
         .collect();
     let max_kib = per_conn

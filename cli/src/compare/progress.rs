@@ -1,9 +1,8 @@
-//! A one-line progress bar on stderr.
+//! A one-line progress bar on stderr, drawn only on a terminal: a log that
+//! stderr is redirected to gets no control codes (and no progress).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
-
-use super::workload::Workload;
 
 pub(crate) struct Bar {
     total: usize,
@@ -11,6 +10,7 @@ pub(crate) struct Bar {
     current: String,
     started: Instant,
     last_detail: Instant,
+    terminal: bool,
 }
 
 impl Bar {
@@ -21,11 +21,12 @@ impl Bar {
             current: String::new(),
             started: Instant::now(),
             last_detail: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
         }
     }
 
-    pub(crate) fn start(&mut self, shell: &str, threads: usize, workload: Workload) {
-        self.current = format!("{shell} ({threads}t) {}", workload.label());
+    pub(crate) fn start(&mut self, what: String) {
+        self.current = what;
         self.draw("");
     }
 
@@ -42,14 +43,21 @@ impl Bar {
         self.draw("");
     }
 
-    pub(crate) fn skip(&mut self, steps: usize, why: &str) {
-        self.done += steps;
-        eprintln!("\rskipped {why}");
+    /// A message that stays: on its own line, on a terminal or not.
+    pub(crate) fn note(&self, message: &str) {
+        if self.terminal {
+            eprintln!("\r\x1b[2K{message}");
+        } else {
+            eprintln!("{message}");
+        }
     }
 
     fn draw(&self, detail: &str) {
+        if !self.terminal {
+            return;
+        }
         const WIDTH: usize = 24;
-        let filled = WIDTH * self.done / self.total;
+        let filled = WIDTH * self.done.min(self.total) / self.total;
         let bar = format!("{}{}", "#".repeat(filled), "-".repeat(WIDTH - filled));
         let mut stderr = std::io::stderr();
         let _ = write!(
@@ -64,9 +72,9 @@ impl Bar {
     }
 
     pub(crate) fn finish(&self) {
-        eprintln!(
-            "\r\x1b[2Kdone in {:.0}s",
+        self.note(&format!(
+            "done in {:.0}s",
             self.started.elapsed().as_secs_f64()
-        );
+        ));
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod report;
 mod worker;
 
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,8 @@ pub(crate) struct LoadPlan {
     pub(crate) connections: usize,
     pub(crate) pipeline: usize,
     pub(crate) duration: Duration,
+    /// Run this long first on the same connections, counting nothing.
+    pub(crate) warm_up: Duration,
     pub(crate) threads: usize,
     pub(crate) cpus: Vec<usize>,
 }
@@ -79,6 +82,7 @@ impl LoadPlan {
             connections: 1,
             pipeline: 1,
             duration: Duration::from_secs(10),
+            warm_up: Duration::ZERO,
             threads: 1,
             cpus: Vec::new(),
         })
@@ -127,10 +131,20 @@ pub(crate) fn run(args: LoadArgs) -> Result<(), String> {
 }
 
 /// Runs a plan and merges what every thread measured. With `progress`, a
-/// line on stderr counts down the seconds.
+/// line on stderr counts down the seconds (on a terminal only).
 pub(crate) fn run_plan(plan: &LoadPlan, progress: bool) -> Result<Report, String> {
-    let start = Instant::now();
-    let deadline = start + plan.duration;
+    run_plan_from(plan, Instant::now(), progress)
+}
+
+/// Like [`run_plan`], with the run starting at `start`: the warm-up ends,
+/// and counting begins, at `start + plan.warm_up`.
+pub(crate) fn run_plan_from(
+    plan: &LoadPlan,
+    start: Instant,
+    progress: bool,
+) -> Result<Report, String> {
+    let measure_from = start + plan.warm_up;
+    let deadline = measure_from + plan.duration;
     let per_thread = split(plan.connections, plan.threads);
     let handles: Vec<_> = per_thread
         .into_iter()
@@ -140,11 +154,11 @@ pub(crate) fn run_plan(plan: &LoadPlan, progress: bool) -> Result<Report, String
             let cpu = (!plan.cpus.is_empty()).then(|| plan.cpus[i % plan.cpus.len()]);
             std::thread::Builder::new()
                 .name(format!("load-{i}"))
-                .spawn(move || worker::run(&plan, connections, deadline, cpu))
+                .spawn(move || worker::run(&plan, connections, measure_from, deadline, cpu))
                 .map_err(|e| format!("cannot start a load thread: {e}"))
         })
         .collect::<Result<_, _>>()?;
-    if progress {
+    if progress && std::io::stderr().is_terminal() {
         report::count_down(deadline);
     }
     let mut report = Report::empty(plan);
@@ -154,7 +168,7 @@ pub(crate) fn run_plan(plan: &LoadPlan, progress: bool) -> Result<Report, String
             .map_err(|_| "a load thread panicked".to_string())??;
         report.merge(part);
     }
-    report.elapsed = start
+    report.elapsed = measure_from
         .elapsed()
         .min(plan.duration.max(Duration::from_millis(1)) + Duration::from_millis(50));
     Ok(report)

@@ -24,10 +24,12 @@ struct LoadConn {
     failed_status: bool,
 }
 
-/// Runs `connections` connections of `plan` until `deadline`.
+/// Runs `connections` connections of `plan` until `deadline`, counting
+/// from `measure_from` on (before it, the warm-up).
 pub(super) fn run(
     plan: &LoadPlan,
     connections: usize,
+    measure_from: Instant,
     deadline: Instant,
     cpu: Option<usize>,
 ) -> Result<Report, String> {
@@ -45,12 +47,23 @@ pub(super) fn run(
     }
     let mut buf = vec![0u8; 64 * 1024];
     let mut next_tick = Instant::now() + TIMER_TICK;
+    let mut warming_up = Instant::now() < measure_from;
     loop {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        let wait = deadline.min(next_tick).saturating_duration_since(now);
+        if warming_up && now >= measure_from {
+            // The warm-up is over: what it measured is dropped; requests in
+            // flight count when they end, from when they were sent.
+            warming_up = false;
+            report = Report::empty(plan);
+        }
+        let mut until = deadline.min(next_tick);
+        if warming_up {
+            until = until.min(measure_from);
+        }
+        let wait = until.saturating_duration_since(now);
         if let Err(e) = poll.poll(&mut events, Some(wait)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(format!("poll failed: {e}"));
