@@ -132,8 +132,8 @@ impl Connection {
                 return false;
             }
             if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
-                // Due now, or a timer a command started that the core wants
-                // to date from `now`.
+                // Already due (a handler that took a while, say): act on it
+                // before waiting again.
                 conn.handle_timeout(now);
                 continue;
             }
