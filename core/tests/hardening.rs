@@ -208,3 +208,21 @@ fn a_timer_a_command_starts_counts_from_the_latest_now() {
                 .min(Config::default().timeouts.idle)
     );
 }
+
+#[test]
+fn a_refused_head_request_gets_an_error_without_a_body() {
+    // Found by the grammar fuzzer: a HEAD whose target does not fit.
+    for input in [
+        &b"HEAD a:80 HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n",
+    ] {
+        let mut h = common::echo();
+        h.feed(input);
+        let text = h.sent_text();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(
+            text.ends_with("\r\n\r\n"),
+            "no body after the head: {text:?}"
+        );
+    }
+}

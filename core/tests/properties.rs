@@ -423,8 +423,19 @@ fn check_answers(h: &Harness) -> Result<Option<ProtocolError>, TestCaseError> {
         _ => None,
     });
     let exchanges = exchanges(h.records());
-    let has_body = responses_expected(&exchanges, error.is_some());
-    let responses = parse_responses(h.sent(), &has_body).map_err(TestCaseError::fail)?;
+    let mut has_body = responses_expected(&exchanges, error.is_some());
+    let responses = match parse_responses(h.sent(), &has_body) {
+        Ok(responses) => responses,
+        // An error answered to a HEAD request (one whose head was refused,
+        // so no exchange records it) carries no body.
+        Err(_) if error.is_some() => {
+            if let Some(last) = has_body.last_mut() {
+                *last = false;
+            }
+            parse_responses(h.sent(), &has_body).map_err(TestCaseError::fail)?
+        }
+        Err(e) => return Err(TestCaseError::fail(e)),
+    };
     prop_assert_eq!(responses.len(), has_body.len());
     for ((summary, body, _), response) in exchanges.iter().filter(|e| e.2).zip(&responses) {
         prop_assert_eq!(response.status, 200);

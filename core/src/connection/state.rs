@@ -268,9 +268,13 @@ impl ServerConnection {
         let reason = CloseReason::ProtocolError(error);
         match self.role.writing {
             Writing::Idle | Writing::Head(_) => {
-                // A response to HEAD announces its body but never sends it.
-                let head_request =
-                    matches!(self.role.writing, Writing::Head(exchange) if exchange.head_request);
+                // A response to HEAD announces its body but never sends it
+                // (RFC 9110 §9.3.2), also when the HEAD request's own head
+                // was refused: its bytes are still buffered.
+                let head_request = match self.role.writing {
+                    Writing::Head(exchange) => exchange.head_request,
+                    _ => self.wire.recv.data().starts_with(b"HEAD "),
+                };
                 let date = *self.role.clock.date(self.wire.last_now);
                 self.wire.encode(|out| {
                     encode::error_response(
