@@ -91,7 +91,14 @@ fn as_records(trailers: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    // Failures are kept in the crate's `proptest-regressions/` (the default
+    // looks for a `lib.rs` beside the test and finds none).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/roundtrip.txt"),
+        )),
+        ..ProptestConfig::with_cases(128)
+    })]
 
     #[test]
     fn messages_cross_the_link_unchanged(
