@@ -24,11 +24,12 @@ cargo build --release -p nutshell >&2 || exit 1
 BIN=target/release/nutshell
 mkdir -p "$OUT"
 RAW="$OUT/raw.tsv"
-printf 'round\tshell\tmode\treq_per_s\tserver_busy\twrk_busy\tper_core_s\n' > "$RAW"
+printf 'round\tshell\tmode\treq_per_s\tserver_busy\twrk_busy\tper_core_s\tsteal\n' > "$RAW"
 
-# Busy and total jiffies of one CPU from /proc/stat.
+# Busy and total jiffies of one CPU from /proc/stat, and its steal (time
+# the hypervisor gave to someone else: a virtual machine's hidden noise).
 cpu_jiffies() {
-    awk -v cpu="cpu$1" '$1 == cpu { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total - idle, total }' /proc/stat
+    awk -v cpu="cpu$1" '$1 == cpu { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total - idle, total, $9 }' /proc/stat
 }
 
 share() { # before_busy before_total after_busy after_total
@@ -38,14 +39,16 @@ share() { # before_busy before_total after_busy after_total
 run_cell() { # round shell mode
     local round=$1 shell=$2 mode=$3 args=()
     [ "$mode" = pipelined ] && args=(-s bench/pipeline.lua)
-    read -r sb0 st0 < <(cpu_jiffies 0)
-    read -r wb0 wt0 < <(cpu_jiffies 1)
+    read -r sb0 st0 ss0 < <(cpu_jiffies 0)
+    read -r wb0 wt0 ws0 < <(cpu_jiffies 1)
     local text
     text=$(taskset -c 1 wrk -t1 -c64 -d"$DURATION" --timeout 5s \
         -H 'Host: localhost' -H 'Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7' \
         -H 'Connection: keep-alive' "${args[@]}" "http://127.0.0.1:$PORT/" ${args:+-- 16} 2>&1)
-    read -r sb1 st1 < <(cpu_jiffies 0)
-    read -r wb1 wt1 < <(cpu_jiffies 1)
+    read -r sb1 st1 ss1 < <(cpu_jiffies 0)
+    read -r wb1 wt1 ws1 < <(cpu_jiffies 1)
+    local steal
+    steal=$(awk -v a="$((ss1 - ss0 + ws1 - ws0))" -v t="$((st1 - st0 + wt1 - wt0))" 'BEGIN { if (t > 0) printf "%.3f", a / t; else print 0 }')
     local rps server wrk_share
     rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$text")
     server=$(share "$sb0" "$st0" "$sb1" "$st1")
@@ -56,8 +59,8 @@ run_cell() { # round shell mode
     fi
     local per_core
     per_core=$(awk -v r="${rps:-0}" -v s="$server" 'BEGIN { if (s > 0) printf "%.0f", r / s; else print 0 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$shell" "$mode" "${rps:-0}" "$server" "$wrk_share" "$per_core" >> "$RAW"
-    echo "  round $round $shell $mode: ${rps:-0} req/s, server core ${server}, wrk core ${wrk_share}, ${per_core} req per server-core second" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$shell" "$mode" "${rps:-0}" "$server" "$wrk_share" "$per_core" "$steal" >> "$RAW"
+    echo "  round $round $shell $mode: ${rps:-0} req/s, server core ${server}, wrk core ${wrk_share}, ${per_core} req per server-core second, steal ${steal}" >&2
 }
 
 read -r -a order <<<"$SHELLS"
@@ -106,5 +109,8 @@ for (shell, mode), rs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0
         ratios[base] = f"{med(vals):.2f}" if vals else "-"
     wrk = med([float(r["wrk_busy"]) for r in rs])
     mark = " (wrk saturated: server not at full load)" if wrk >= 0.95 else ""
+    steal = max(float(r.get("steal") or 0) for r in rs)
+    if steal >= 0.05:
+        mark += f" (steal up to {steal:.0%}: the host took CPU, figures unreliable)"
     print(f"{shell:8} {mode:10} {med([float(r['req_per_s']) for r in rs]):>10.0f} {med([float(r['server_busy']) for r in rs]):>11.2f} {wrk:>8.2f} {med(per):>11.0f} {min(per):>8.0f}-{max(per):<8.0f} {ratios['hyper']:>7} {ratios['floor']:>7}{mark}")
 PY
