@@ -83,6 +83,14 @@ impl TransmitQueue {
     /// Fills `out` with the queued bytes, front first; returns how many
     /// slices it filled.
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        if self.pieces.is_empty() {
+            // The usual case: everything the core encoded, in one slice.
+            let Some(slot) = out.first_mut().filter(|_| !self.tail.is_empty()) else {
+                return 0;
+            };
+            *slot = IoSlice::new(&self.tail);
+            return 1;
+        }
         let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
         let mut n = 0;
         for (slot, piece) in out

@@ -34,6 +34,11 @@ impl ServerConnection {
         {
             return false;
         }
+        // The common case after each kept-alive response: nothing buffered,
+        // so nothing to search (and the scan state is still fresh).
+        if self.wire.recv.is_empty() {
+            return self.starved();
+        }
         let Reading::Head {
             scan,
             empty_lines,
