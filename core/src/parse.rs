@@ -105,26 +105,51 @@ impl HeadScan {
     /// past its empty line) once it is there.
     fn scan(&mut self, buf: &[u8]) -> Option<usize> {
         let mut at = self.resume;
-        while let Some(lf) = find_lf(buf, at) {
-            // An LF is looked at again when the search resumes on it, so
-            // these are idempotent.
-            self.first_lf.get_or_insert(lf);
-            self.bare_lf |= lf == 0 || buf[lf - 1] != b'\r';
-            match &buf[lf + 1..] {
-                [b'\n', ..] => {
-                    self.bare_lf = true;
-                    return Some(lf + 2);
+        // A word at a time, and within a word every LF in turn: one pass
+        // over the head, however many lines it has.
+        while let Some(word) = buf.get(at..at + 8) {
+            let mut lfs = lf_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+            while lfs != 0 {
+                let lf = at + (lfs.trailing_zeros() / 8) as usize;
+                lfs &= lfs - 1;
+                if let Some(end) = self.line_end(buf, lf) {
+                    return end;
                 }
-                [b'\r', b'\n', ..] => return Some(lf + 3),
-                [] | [b'\r'] => {
-                    self.resume = lf;
-                    return None;
-                }
-                _ => at = lf + 1,
             }
+            at += 8;
+        }
+        while let Some(offset) = buf[at.min(buf.len())..].iter().position(|b| *b == b'\n') {
+            let lf = at + offset;
+            if let Some(end) = self.line_end(buf, lf) {
+                return end;
+            }
+            at = lf + 1;
         }
         self.resume = buf.len();
         None
+    }
+
+    /// Looks at the LF at `lf`: `Some(Some(end))` when it ends the head,
+    /// `Some(None)` when the bytes after it are still to come (the search
+    /// resumes on it), `None` when the head goes on.
+    #[inline]
+    fn line_end(&mut self, buf: &[u8], lf: usize) -> Option<Option<usize>> {
+        // An LF is looked at again when the search resumes on it, so these
+        // are idempotent.
+        self.first_lf.get_or_insert(lf);
+        self.bare_lf |= lf == 0 || buf[lf - 1] != b'\r';
+        match &buf[lf + 1..] {
+            [b'\n', ..] => {
+                self.bare_lf = true;
+                Some(Some(lf + 2))
+            }
+            [b'\r', b'\n', ..] => Some(Some(lf + 3)),
+            [] | [b'\r'] => {
+                self.resume = lf;
+                Some(None)
+            }
+            _ => None,
+        }
     }
 
     /// The request line's length, LF included, as far as it is known.
@@ -340,6 +365,16 @@ pub(crate) fn find_lf(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|offset| at + offset)
 }
 
+/// A mask with the high bit set in exactly the bytes of `word` that are LF
+/// (the exact form of the "has zero byte" trick: no borrows between bytes).
+#[inline]
+fn lf_bytes(word: u64) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const LFS: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let x = word ^ LFS;
+    !(((x & LOWS) + LOWS) | x | LOWS)
+}
+
 /// Names what `httparse` refused in a request head.
 fn classify(error: httparse::Error, head: &[u8]) -> ProtocolError {
     let first_line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
@@ -502,6 +537,19 @@ mod tests {
             Ok(head.len() - 4)
         );
         assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: a\n\n", 0), Ok(24));
+    }
+
+    #[test]
+    fn marks_exactly_the_lf_bytes_of_a_word() {
+        // Bytes next to LF in value, alone and in every mix of positions.
+        let near = [0x0a, 0x0b, 0x09, 0x8a, 0x00, 0xff, 0x0d, 0x20];
+        for seed in 0..(1u32 << 16) {
+            let bytes: [u8; 8] = std::array::from_fn(|i| near[((seed >> (2 * i)) & 7) as usize]);
+            let want = bytes.iter().enumerate().fold(0u64, |mask, (i, b)| {
+                mask | (u64::from(*b == b'\n') << (8 * i + 7))
+            });
+            assert_eq!(lf_bytes(u64::from_le_bytes(bytes)), want, "{bytes:02x?}");
+        }
     }
 
     #[test]
