@@ -53,7 +53,13 @@ struct AppFields {
     has_server: bool,
 }
 
-fn inspect(head: &ResponseHead, implied_length: Option<u64>) -> Result<AppFields, UsageError> {
+/// Writes the application's own fields to `out`, except those the core
+/// writes itself, and reads what they say about framing: one pass.
+fn app_fields(
+    out: &mut BytesMut,
+    head: &ResponseHead,
+    implied_length: Option<u64>,
+) -> Result<AppFields, UsageError> {
     let mut app = AppFields {
         length: head.content_length,
         close: false,
@@ -69,25 +75,29 @@ fn inspect(head: &ResponseHead, implied_length: Option<u64>) -> Result<AppFields
                     return Err(UsageError::InvalidContentLength);
                 }
                 app.length = Some(length);
+                continue;
             }
-            http::header::TRANSFER_ENCODING
-                if !value.as_bytes().eq_ignore_ascii_case(b"chunked") =>
-            {
-                return Err(UsageError::TransferEncodingNotAllowed);
+            http::header::TRANSFER_ENCODING => {
+                if !value.as_bytes().eq_ignore_ascii_case(b"chunked") {
+                    return Err(UsageError::TransferEncodingNotAllowed);
+                }
+                continue;
             }
             http::header::CONNECTION => {
-                app.close |= fields::list_contains(value.as_bytes(), "close")
+                app.close |= fields::list_contains(value.as_bytes(), "close");
+                continue;
             }
             http::header::DATE => app.has_date = true,
             http::header::SERVER => app.has_server = true,
             _ => {}
         }
+        field(out, name.as_str().as_bytes(), value.as_bytes());
     }
     app.length = app.length.or(implied_length);
     Ok(app)
 }
 
-/// Whether a field is the core's to write on a final response.
+/// Whether a field is the core's to write (a request's, on the client side).
 fn is_core_field(name: &HeaderName) -> bool {
     matches!(
         *name,
@@ -105,11 +115,19 @@ pub(crate) fn final_head(
     if status.is_informational() {
         return Err(UsageError::WrongStatusClass);
     }
-    let app = inspect(head, exchange.implied_length)?;
+    // The status line and the application's fields go out as they are
+    // checked; a refused head is taken back whole.
+    let mark = out.len();
+    status_line(out, status);
+    let app = app_fields(out, head, exchange.implied_length);
     let no_content = status == StatusCode::NO_CONTENT;
-    if no_content && app.length.is_some_and(|n| n != 0) {
-        return Err(UsageError::InvalidContentLength);
+    let app = match app {
+        Ok(app) if no_content && app.length.is_some_and(|n| n != 0) => {
+            Err(UsageError::InvalidContentLength)
+        }
+        app => app,
     }
+    .inspect_err(|_| out.truncate(mark))?;
     let http10 = exchange.peer_version == Version::HTTP_10;
     // The framing a GET would get; HEAD announces it and sends nothing.
     let announced = match app.length {
@@ -126,14 +144,6 @@ pub(crate) fn final_head(
         announced
     };
 
-    status_line(out, status);
-    for (name, value) in head
-        .headers()
-        .iter()
-        .filter(|(name, _)| !is_core_field(name))
-    {
-        field(out, name.as_str().as_bytes(), value.as_bytes());
-    }
     let server = exchange.server.filter(|_| !app.has_server);
     let mut end = HeadEnd::default();
     if let Some(server) = server {
