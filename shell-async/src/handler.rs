@@ -37,14 +37,11 @@ impl<A, F> std::fmt::Debug for HandlerApp<A, F> {
     }
 }
 
-/// The handler's answer to `request`, owning the handler it borrows.
-fn call_owned<A: AsyncHandler>(
-    handler: Arc<A>,
-    request: Request,
-) -> impl Future<Output = Response> + Send + 'static {
-    // Called inside the future, so that a synchronous handler (whose whole
-    // work happens in `call`) runs where a panic is caught.
-    async move { handler.call(request).await }
+/// The handler's answer to `request`, owning the handler it borrows. The
+/// handler is called inside this future, so that a synchronous handler
+/// (whose whole work happens in `call`) runs where a panic is caught.
+async fn call_owned<A: AsyncHandler>(handler: Arc<A>, request: Request) -> Response {
+    handler.call(request).await
 }
 
 impl<A: AsyncHandler> HandlerApp<A, ()> {

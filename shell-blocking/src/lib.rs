@@ -173,7 +173,11 @@ impl<H: Handler> Server<H> {
 }
 
 impl<H: Handler> Shell<H> for Server<H> {
-    fn from_listener(listener: TcpListener, handler: H, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener(listener, handler, options)
     }
 

@@ -18,8 +18,8 @@ use std::time::{Instant, SystemTime};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use nutshell_core::service::{Handler, Response, Session};
-use nutshell_server::io_error::{interrupted, would_block};
 use nutshell_core::{Config, ServerConnection};
+use nutshell_server::io_error::{interrupted, would_block};
 use tracing::debug;
 
 use crate::pool::{App, Origin};

@@ -14,9 +14,9 @@ use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use nutshell_core::service::Handler;
+use nutshell_core::Config;
 use nutshell_server::io_error::{accept_transient, interrupted, would_block};
 use nutshell_server::ShutdownSignal;
-use nutshell_core::Config;
 use slab::Slab;
 use tracing::{debug, warn};
 

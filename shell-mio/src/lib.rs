@@ -265,7 +265,11 @@ impl<H: Handler> Server<H> {
 
 /// `bind` is the mio shell's own: one `SO_REUSEPORT` listener per loop.
 impl<H: Handler> Shell<H> for Server<H> {
-    fn from_listener(listener: TcpListener, handler: H, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener(listener, handler, options)
     }
 

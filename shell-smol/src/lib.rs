@@ -276,7 +276,11 @@ impl<A> Server<A> {
 
 /// A synchronous handler, as [`Server::bind`] serves it.
 impl<H: Handler> Shell<H> for Server<SyncHandler<H>> {
-    fn from_listener(listener: TcpListener, handler: H, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener(listener, handler, options)
     }
 
@@ -295,7 +299,11 @@ impl<H: Handler> Shell<H> for Server<SyncHandler<H>> {
 
 /// An async handler, as [`Server::bind_async`] serves it.
 impl<A: AsyncHandler> Shell<A> for Server<A> {
-    fn from_listener(listener: TcpListener, handler: A, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener_async(listener, handler, options)
     }
 
@@ -314,7 +322,11 @@ impl<A: AsyncHandler> Shell<A> for Server<A> {
 
 /// A tower service, as [`Server::bind_service`] serves it.
 impl<S: HttpService> Shell<S> for Server<TowerService<S>> {
-    fn from_listener(listener: TcpListener, service: S, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener_service(listener, service, options)
     }
 

@@ -214,7 +214,14 @@ impl<S: HttpService> Server<TowerService<S>> {
             |stream, peer, shutdown| {
                 let app = ServiceApp::new(service.clone(), peer);
                 let socket = TokioSocket(stream);
-                Driver::new(connection(&config), socket, TokioTimer::new(), app, shutdown).run()
+                Driver::new(
+                    connection(&config),
+                    socket,
+                    TokioTimer::new(),
+                    app,
+                    shutdown,
+                )
+                .run()
             },
         )
         .await
@@ -248,7 +255,11 @@ impl<A> Server<A> {
 
 /// A synchronous handler, as [`Server::bind`] serves it.
 impl<H: Handler> Shell<H> for Server<SyncHandler<H>> {
-    fn from_listener(listener: TcpListener, handler: H, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener(listener, handler, options)
     }
 
@@ -267,7 +278,11 @@ impl<H: Handler> Shell<H> for Server<SyncHandler<H>> {
 
 /// An async handler, as [`Server::bind_async`] serves it.
 impl<A: AsyncHandler> Shell<A> for Server<A> {
-    fn from_listener(listener: TcpListener, handler: A, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener_async(listener, handler, options)
     }
 
@@ -286,7 +301,11 @@ impl<A: AsyncHandler> Shell<A> for Server<A> {
 
 /// A tower service, as [`Server::bind_service`] serves it.
 impl<S: HttpService> Shell<S> for Server<TowerService<S>> {
-    fn from_listener(listener: TcpListener, service: S, options: ServerOptions) -> io::Result<Self> {
+    fn from_listener(
+        listener: TcpListener,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         Server::from_listener_service(listener, service, options)
     }
 
