@@ -39,4 +39,4 @@ pub use panic::catch_panic;
 pub use runtime::{Socket, Timer};
 pub use service::{BoxError, HttpService, PeerAddr, ServiceApp};
 pub use shutdown::{ShutdownListener, ShutdownWatch};
-pub use upgrade::{OnUpgrade, UpgradeError};
+pub use upgrade::{take_upgrade, OnUpgrade, UpgradeError};
