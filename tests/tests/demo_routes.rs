@@ -285,3 +285,52 @@ fn mio_pool_shutdown_finishes_requests_in_flight() {
         "run() ended with {outcome:?}"
     );
 }
+
+/// A synchronous handler that panics on `/panic` and is the demo app
+/// otherwise, as a nameable type for the server types below.
+type Panicky = fn(Request) -> Response;
+
+fn panicky(request: Request) -> Response {
+    match request.head.path() {
+        "/panic" => panic!("a handler that panics"),
+        _ => DemoApp.handle(request),
+    }
+}
+
+/// Stamps out, for one shell's server type serving [`Panicky`]: a panic
+/// in a synchronous handler costs its request a 500 and its connection
+/// (`Connection: close`), and the server serves the next connection.
+macro_rules! panic_tests {
+    ($name:ident, $server:ty) => {
+        #[test]
+        fn $name() {
+            let handler: Panicky = panicky;
+            let server = launch_app::<$server, Panicky>(handler, options(test_config()), false);
+            let mut client = Client::connect(server.addr());
+            client.send("GET", "/panic");
+            assert_eq!(
+                client.receive(),
+                (500, "internal server error\n".to_string())
+            );
+            let mut rest = Vec::new();
+            let closed = client.reader.read_to_end(&mut rest);
+            assert!(
+                closed.is_ok() && rest.is_empty(),
+                "after the 500: {closed:?}, {rest:?}"
+            );
+            assert_eq!(Client::connect(server.addr()).get("/").1, "Hello, World!");
+            server.stop();
+        }
+    };
+}
+
+panic_tests!(
+    tokio_sync_handler_panic,
+    nutshell_tokio::Server<SyncHandler<Panicky>>
+);
+panic_tests!(
+    smol_sync_handler_panic,
+    nutshell_smol::Server<SyncHandler<Panicky>>
+);
+panic_tests!(blocking_handler_panic, nutshell_blocking::Server<Panicky>);
+panic_tests!(mio_handler_panic, nutshell_mio::Server<Panicky>);
