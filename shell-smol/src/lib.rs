@@ -1,6 +1,6 @@
 //! # nutshell-smol: the smol shell for nutshell-core
 //!
-//! Serves HTTP/1.1 with a [`ServerConnection`](nutshell_core::ServerConnection)
+//! Serves HTTP/1.1 with a [`ServerConnection`]
 //! per TCP connection, driven by an `async-executor` on `async-io` (the
 //! pieces smol is made of). The shell only moves bytes and deadlines; every
 //! protocol decision is the core's.
@@ -58,7 +58,7 @@
 //! ## What a connection costs
 //!
 //! An idle keep-alive connection is its task, one allocation holding the
-//! loop's state (the [`Session`](nutshell_core::service::Session) with its
+//! loop's state (the [`Session`] with its
 //! `ServerConnection`), one more holding the handler's future (reused for
 //! every request of the connection), plus what the core keeps buffered,
 //! which is next to nothing between requests: reads land in a 64 KiB
