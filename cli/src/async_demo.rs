@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use nutshell_core::service::demo::{requested_wait, DemoApp};
 use nutshell_core::service::{AsyncHandler, Request, Response};
+use nutshell_demo::{requested_wait, DemoApp};
 
 /// For the tokio shell: waits with `tokio::time::sleep`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -21,8 +21,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use nutshell_core::service::demo;
-use nutshell_core::service::ShutdownSignal;
+use nutshell_demo as demo;
+use nutshell_server::ShutdownSignal;
 
 type DemoBody = BoxBody<Bytes, hyper::Error>;
 

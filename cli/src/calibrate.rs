@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use nutshell_core::service::demo::compute;
+use nutshell_demo::compute;
 
 /// Hash rounds per microsecond: the fastest of a few timed runs of about
 /// 2 ms each (the fastest is the one least disturbed by other work).

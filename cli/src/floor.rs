@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use nutshell_core::service::ShutdownSignal;
+use nutshell_server::ShutdownSignal;
 use socket2::{Domain, Socket, Type};
 
 /// What the floor sends for each request head: the same status line and

@@ -9,9 +9,9 @@ use clap::{Args, ValueEnum};
 
 use crate::async_demo::{SmolDemo, TokioDemo};
 use crate::load::parse_duration;
-use nutshell_core::service::demo::{self, DemoApp};
-use nutshell_core::service::{ServerOptions, ShutdownSignal};
 use nutshell_core::Config;
+use nutshell_demo::{self as demo, DemoApp};
+use nutshell_server::{ServerOptions, ShutdownSignal};
 
 /// Options of `nutshell serve`.
 #[derive(Debug, Args)]
@@ -101,23 +101,26 @@ impl Shell {
     }
 }
 
-/// The same steps for every shell; a macro because the shells share a
-/// shape, not a trait.
-macro_rules! serve {
-    ($shell:ident, $bind:ident, $app:expr, $args:expr, $addrs:expr, $options:expr) => {{
-        let threads = $options.threads;
-        let server = $shell::Server::$bind(&$addrs[..], $app, $options)
-            .map_err(|e| format!("cannot listen on {}: {}", $args.addr, describe(&e)))?;
-        let addr = server.local_addr();
-        let signal = server.shutdown_signal();
-        install_signal_handler(signal)?;
-        tracing::info!(shell = $args.shell.name(), %addr, threads, "listening on http://{addr}/");
-        server
-            .run()
-            .map_err(|e| format!("{} shell failed: {}", $args.shell.name(), describe(&e)))?;
-        tracing::info!(shell = $args.shell.name(), %addr, "shut down");
-        Ok(())
-    }};
+/// The same steps for every shell, through the `Shell` trait: bind, hand
+/// the shutdown signal to Ctrl-C, serve until it completes.
+fn serve<S: nutshell_server::Shell<A>, A>(
+    app: A,
+    args: &ServeArgs,
+    addrs: &[SocketAddr],
+    options: ServerOptions,
+) -> Result<(), String> {
+    let threads = options.threads;
+    let name = args.shell.name();
+    let server = S::bind(addrs, app, options)
+        .map_err(|e| format!("cannot listen on {}: {}", args.addr, describe(&e)))?;
+    let addr = server.local_addr();
+    install_signal_handler(server.shutdown_signal())?;
+    tracing::info!(shell = name, %addr, threads, "listening on http://{addr}/");
+    server
+        .run()
+        .map_err(|e| format!("{name} shell failed: {}", describe(&e)))?;
+    tracing::info!(shell = name, %addr, "shut down");
+    Ok(())
 }
 
 /// Binds, serves until a signal, and reports failures as one message.
@@ -139,11 +142,17 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
     match args.shell {
-        Shell::Mio => serve!(nutshell_mio, bind, DemoApp, args, addrs, options),
+        Shell::Mio => serve::<nutshell_mio::Server<DemoApp>, _>(DemoApp, &args, &addrs, options),
         // The async shells wait on their runtime's timer, as their users would.
-        Shell::Tokio => serve!(nutshell_tokio, bind_async, TokioDemo, args, addrs, options),
-        Shell::Smol => serve!(nutshell_smol, bind_async, SmolDemo, args, addrs, options),
-        Shell::Blocking => serve!(nutshell_blocking, bind, DemoApp, args, addrs, options),
+        Shell::Tokio => {
+            serve::<nutshell_tokio::Server<TokioDemo>, _>(TokioDemo, &args, &addrs, options)
+        }
+        Shell::Smol => {
+            serve::<nutshell_smol::Server<SmolDemo>, _>(SmolDemo, &args, &addrs, options)
+        }
+        Shell::Blocking => {
+            serve::<nutshell_blocking::Server<DemoApp>, _>(DemoApp, &args, &addrs, options)
+        }
         #[cfg(feature = "hyper-baseline")]
         Shell::Hyper => serve_hyper(&args, &addrs, &options),
         Shell::Floor => serve_floor(&args, &addrs, &options),

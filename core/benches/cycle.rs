@@ -504,8 +504,8 @@ fn allocations_per_request(workload: Workload, requests: usize) -> AllocCount {
 /// Heap operations per request through `Session` and a `Handler` (the demo
 /// app's `GET /`), the path every shell takes.
 fn session_allocations_per_request(requests: usize) -> AllocCount {
-    use nutshell_core::service::demo::DemoApp;
     use nutshell_core::service::Session;
+    use nutshell_demo::DemoApp;
     let conn = ServerConnection::new(Arc::new(Config::default()), clock(), SystemTime::UNIX_EPOCH);
     let now = clock();
     let mut session = Session::new(conn);

@@ -45,7 +45,9 @@
 //!   on the same framing code, with the same limits and strictness.
 //! - [`service`]: whole requests in, responses out. A [`Handler`](service::Handler)
 //!   (or [`AsyncHandler`](service::AsyncHandler)) driven by a
-//!   [`Session`](service::Session), which every shell uses; and the demo app.
+//!   [`Session`](service::Session), which every shell uses. (The demo app
+//!   is `nutshell-demo`; what the shells share beyond the protocol is
+//!   `nutshell-server`.)
 //! - [`testing`]: a deterministic harness (a connection, a virtual clock, a
 //!   scripted peer) and a client/server [`Pair`](testing::Pair), for testing
 //!   protocol logic without sockets.

@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use nutshell_core::http::{header, HeaderValue, StatusCode};
-use nutshell_core::service::demo::DemoApp;
 use nutshell_core::service::{Request, Response};
 use nutshell_core::testing::Harness;
 use nutshell_core::{Config, ResponseHead};
+use nutshell_demo::DemoApp;
 use proptest::prelude::*;
 
 #[allow(clippy::disallowed_methods)] // a test's origin for the virtual clock

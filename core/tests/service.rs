@@ -5,9 +5,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use nutshell_core::service::demo::DemoApp;
 use nutshell_core::service::{Handler, Request, Response, Session};
 use nutshell_core::{Config, ResponseHead, ServerConnection};
+use nutshell_demo::DemoApp;
 
 /// A session with a peer that reads everything at once (or not at all).
 struct Peer {

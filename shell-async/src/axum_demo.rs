@@ -1,4 +1,4 @@
-//! The demo application (`nutshell_core::service::demo`) as an
+//! The demo application (`nutshell-demo`) as an
 //! `axum::Router`, answering byte for byte as the core's own demo does, so
 //! the conformance suite can judge the tower path, and `compare` can set
 //! axum on nutshell beside axum on hyper with the same application.
@@ -15,7 +15,7 @@ use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use nutshell_core::service::demo::{CHUNK, MAX_GENERATED};
+use nutshell_demo::{CHUNK, MAX_GENERATED};
 
 static XS: [u8; CHUNK] = [b'x'; CHUNK];
 

@@ -5,11 +5,13 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io::IoSlice;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use nutshell_core::service::Session;
 use nutshell_core::{ConnectionState, ServerConnection};
+use nutshell_server::io_error::{interrupted, would_block};
 use tracing::debug;
 
 use crate::runtime::{Socket, Timer};
@@ -29,13 +31,33 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
 }
 
+/// Where the drive loop finds the core's connection: a bare
+/// [`ServerConnection`] (the tower path), or a [`Session`] around one (the
+/// handler path, which collects requests).
+pub trait Holder: Send {
+    /// The connection, for moving bytes and reading its getters.
+    fn conn(&mut self) -> &mut ServerConnection;
+}
+
+impl Holder for ServerConnection {
+    fn conn(&mut self) -> &mut ServerConnection {
+        self
+    }
+}
+
+impl Holder for Session {
+    fn conn(&mut self) -> &mut ServerConnection {
+        Session::conn(self)
+    }
+}
+
 /// The application side of a connection over a socket `S`, polled by the
-/// drive loop.
-pub trait App<S>: Send {
+/// drive loop, which holds the connection as a `C` ([`Holder`]).
+pub trait App<S, C = ServerConnection>: Send {
     /// Moves the application on: takes the core's events, polls its own
     /// futures and bodies, sends what is ready. Returns whether anything
     /// changed (then the loop goes round again).
-    fn poll_app(&mut self, cx: &mut Context<'_>, conn: &mut ServerConnection) -> bool;
+    fn poll_app(&mut self, cx: &mut Context<'_>, conn: &mut C) -> bool;
 
     /// Whether the application has nothing in progress that could still
     /// wake the loop.
@@ -48,10 +70,11 @@ pub trait App<S>: Send {
     }
 }
 
-/// One connection: the core, its socket and timer, and the application.
+/// One connection: the core (held as a `C`), its socket and timer, and the
+/// application.
 #[derive(Debug)]
-pub struct Driver<S, T, A> {
-    conn: ServerConnection,
+pub struct Driver<S, T, A, C = ServerConnection> {
+    holder: C,
     socket: S,
     timer: T,
     /// The deadline the timer is set to, if any.
@@ -65,17 +88,11 @@ pub struct Driver<S, T, A> {
     write_blocked: bool,
 }
 
-impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
-    /// A driver for `conn` over `socket`.
-    pub fn new(
-        conn: ServerConnection,
-        socket: S,
-        timer: T,
-        app: A,
-        shutdown: ShutdownListener,
-    ) -> Self {
+impl<S: Socket, T: Timer, C: Holder, A: App<S, C>> Driver<S, T, A, C> {
+    /// A driver for the connection `conn` holds, over `socket`.
+    pub fn new(conn: C, socket: S, timer: T, app: A, shutdown: ShutdownListener) -> Self {
         Driver {
-            conn,
+            holder: conn,
             socket,
             timer,
             armed: None,
@@ -92,44 +109,50 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
     /// was upgraded (then the socket goes to the application).
     pub async fn run(mut self) {
         poll_fn(|cx| self.poll_drive(cx)).await;
-        if self.conn.state() == ConnectionState::Upgraded {
+        let conn = self.holder.conn();
+        if conn.state() == ConnectionState::Upgraded {
             debug!("upgraded; the socket is the application's");
             self.app.hand_over(self.socket);
             return;
         }
-        debug!(requests = self.conn.requests(), "closed");
+        debug!(requests = conn.requests(), "closed");
+    }
+
+    fn conn(&mut self) -> &mut ServerConnection {
+        self.holder.conn()
     }
 
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..BUDGET {
             // 1. The application: events in, responses and body frames out.
-            let mut progress = self.app.poll_app(cx, &mut self.conn);
+            let mut progress = self.app.poll_app(cx, &mut self.holder);
             // 2. Write what the core queued.
             progress |= self.write(cx);
-            if self.conn.state() == ConnectionState::Upgraded && !self.conn.wants_write() {
+            let conn = self.holder.conn();
+            if conn.state() == ConnectionState::Upgraded && !conn.wants_write() {
                 return Poll::Ready(());
             }
             // 3. The last response is out: half-close, so the peer reads it
             // before any reset, while the core lingers to drain its input.
-            if self.conn.wants_write_shutdown() && !self.write_shut {
+            if conn.wants_write_shutdown() && !self.write_shut {
                 self.write_shut = true;
                 let _ = self.socket.shutdown_write();
             }
-            if self.conn.is_closed() {
+            if conn.is_closed() {
                 return Poll::Ready(());
             }
             // 4. Input: bytes, the shutdown signal, deadlines.
             progress |= self.read(cx);
             if !self.shutting_down && self.shutdown.poll_triggered(cx).is_ready() {
                 self.shutting_down = true;
-                self.conn.shutdown(Instant::now());
+                self.conn().shutdown(Instant::now());
                 progress = true;
             }
             progress |= self.timers(cx);
             if !progress {
-                let waiting_on_core = self.conn.wants_read()
-                    || self.conn.wants_write()
-                    || self.conn.poll_timeout().is_some();
+                let conn = self.holder.conn();
+                let waiting_on_core =
+                    conn.wants_read() || conn.wants_write() || conn.poll_timeout().is_some();
                 if !waiting_on_core && self.app.is_idle() {
                     debug!("nothing left to wait for; closing");
                     return Poll::Ready(());
@@ -145,7 +168,7 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
     /// Reads what the socket has into the scratch buffer and hands it to the
     /// core, never more than the core has room for, so nothing is left over.
     fn read(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.conn.wants_read() {
+        if !self.conn().wants_read() {
             return false;
         }
         if self.read_blocked {
@@ -153,12 +176,12 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
                 Poll::Pending => return false,
                 Poll::Ready(Ok(())) => self.read_blocked = false,
                 Poll::Ready(Err(_)) => {
-                    self.conn.handle_eof(Instant::now());
+                    self.conn().handle_eof(Instant::now());
                     return true;
                 }
             }
         }
-        let (socket, conn) = (&self.socket, &mut self.conn);
+        let (socket, conn) = (&self.socket, self.holder.conn());
         let result = SCRATCH.with_borrow_mut(|scratch| {
             let room = conn.recv_capacity().min(scratch.len());
             let result = socket.try_read(&mut scratch[..room]);
@@ -183,7 +206,7 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
             // A reset: the core decides whether anything is left to do.
             Err(e) => {
                 debug!(error = %e, "read failed");
-                self.conn.handle_eof(Instant::now());
+                self.conn().handle_eof(Instant::now());
                 true
             }
         }
@@ -191,7 +214,7 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
 
     /// Writes as much of the queued output as the socket takes in one call.
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.conn.wants_write() {
+        if !self.conn().wants_write() {
             return false;
         }
         if self.write_blocked {
@@ -199,21 +222,23 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
                 Poll::Pending => return false,
                 Poll::Ready(Ok(())) => self.write_blocked = false,
                 Poll::Ready(Err(_)) => {
-                    self.conn.handle_write_error();
+                    self.conn().handle_write_error();
                     return true;
                 }
             }
         }
         let mut slices = [IoSlice::new(&[]); 16];
-        let count = self.conn.transmit_slices(&mut slices);
-        match self.socket.try_write_vectored(&slices[..count]) {
+        let conn = self.holder.conn();
+        let count = conn.transmit_slices(&mut slices);
+        let written = self.socket.try_write_vectored(&slices[..count]);
+        match written {
             Ok(0) => {
                 debug!("write returned zero");
-                self.conn.handle_write_error();
+                self.conn().handle_write_error();
                 true
             }
             Ok(written) => {
-                self.conn.advance_transmit(written, Instant::now());
+                self.conn().advance_transmit(written, Instant::now());
                 true
             }
             Err(e) if would_block(&e) => {
@@ -223,7 +248,7 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
             Err(e) if interrupted(&e) => true,
             Err(e) => {
                 debug!(error = %e, "write failed");
-                self.conn.handle_write_error();
+                self.conn().handle_write_error();
                 true
             }
         }
@@ -234,13 +259,13 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
     /// one that fires early is harmless (`handle_timeout` before a deadline
     /// is a no-op, and the timer is then armed again).
     fn timers(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.conn.poll_timeout() else {
+        let Some(deadline) = self.conn().poll_timeout() else {
             return false;
         };
         let now = Instant::now();
         if deadline <= now {
             self.armed = None;
-            self.conn.handle_timeout(now);
+            self.conn().handle_timeout(now);
             return true;
         }
         if self.armed.is_none_or(|at| deadline < at) {
@@ -251,17 +276,7 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
             return false;
         }
         self.armed = None;
-        self.conn.handle_timeout(Instant::now());
+        self.conn().handle_timeout(Instant::now());
         true
     }
-}
-
-/// "Would block" is the OS saying the socket is not ready: wait for it.
-fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
-/// A signal interrupted the call: just try again.
-fn interrupted(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Interrupted
 }

@@ -7,6 +7,8 @@
 //! - [`Driver`]: the core's drive loop (application, write, half-close,
 //!   read, shutdown, deadlines) as one future, polling the application in
 //!   the same task.
+//! - [`HandlerApp`]: an `AsyncHandler` (or a synchronous `Handler` in a
+//!   `SyncHandler`) as the application, over the core's `Session`.
 //! - [`ServiceApp`]: a `tower::Service<http::Request<RequestBody>>` (an
 //!   `axum::Router`, say) as the application: [`RequestBody`] streams the
 //!   request body as an `http_body::Body`, with backpressure; response
@@ -23,6 +25,7 @@
 pub mod axum_demo;
 mod body;
 mod drive;
+mod handler;
 mod panic;
 mod runtime;
 mod service;
@@ -30,9 +33,10 @@ mod shutdown;
 mod upgrade;
 
 pub use body::{BodyError, RequestBody};
-pub use drive::{App, Driver};
+pub use drive::{App, Driver, Holder};
+pub use handler::HandlerApp;
 pub use panic::catch_panic;
 pub use runtime::{Socket, Timer};
 pub use service::{BoxError, HttpService, PeerAddr, ServiceApp};
 pub use shutdown::{ShutdownListener, ShutdownWatch};
-pub use upgrade::{OnUpgrade, UpgradeError};
+pub use upgrade::{take_upgrade, OnUpgrade, UpgradeError};

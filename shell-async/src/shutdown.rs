@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
-use nutshell_core::service::ShutdownSignal;
+use nutshell_server::ShutdownSignal;
 
 /// Wakes every connection once a [`ShutdownSignal`] is triggered. Make one
 /// per server and hand each connection a [`listener`](Self::listener).
@@ -51,6 +51,11 @@ pub struct ShutdownListener {
 }
 
 impl ShutdownListener {
+    /// Completes once the shutdown has started (for an accept loop).
+    pub async fn triggered(&mut self) {
+        std::future::poll_fn(|cx| self.poll_triggered(cx)).await;
+    }
+
     /// Ready once the shutdown has started; registers `cx` otherwise.
     pub fn poll_triggered(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {

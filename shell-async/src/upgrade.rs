@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -30,6 +31,23 @@ impl<S> Clone for OnUpgrade<S> {
 impl<S> fmt::Debug for OnUpgrade<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OnUpgrade").finish_non_exhaustive()
+    }
+}
+
+/// Takes the upgrade out of a request that asked to switch protocols (or
+/// is a CONNECT) and awaits it: the socket `S` and the bytes the peer sent
+/// after its request, once the switching response is flushed. Fails at once
+/// if the request did not ask for an upgrade. Each shell's `on_upgrade`
+/// wraps this in its runtime's IO object.
+pub fn take_upgrade<S: Send + 'static, B>(
+    request: &mut http::Request<B>,
+) -> impl Future<Output = io::Result<(S, Bytes)>> + Send + 'static {
+    let on_upgrade = request.extensions_mut().remove::<OnUpgrade<S>>();
+    async move {
+        let Some(on_upgrade) = on_upgrade else {
+            return Err(io::Error::other("the request did not ask for an upgrade"));
+        };
+        on_upgrade.await.map_err(io::Error::other)
     }
 }
 

@@ -9,7 +9,7 @@
 //! Set `RUST_LOG=debug` for per-connection logs on stderr.
 
 use nutshell_blocking::{Server, ServerOptions};
-use nutshell_core::service::demo::DemoApp;
+use nutshell_demo::DemoApp;
 
 fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()

@@ -1,14 +1,16 @@
 //! One connection on its own thread: the core's drive loop with blocking
 //! reads and writes, each bounded by the core's next deadline.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use nutshell_core::service::{Handler, Session, ShutdownSignal};
+use nutshell_core::service::{Handler, Session};
 use nutshell_core::{Config, ConnectionState, ServerConnection};
+use nutshell_server::io_error::{interrupted, timed_out};
+use nutshell_server::ShutdownSignal;
 use tracing::{debug, trace};
 
 use crate::registry::Registration;
@@ -106,7 +108,7 @@ impl Connection<'_> {
             Ok(n) => conn.advance_transmit(n, Instant::now()),
             // The peer is not reading: the core decides if that was too long.
             Err(e) if timed_out(&e) => conn.handle_timeout(Instant::now()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if interrupted(&e) => {}
             Err(e) => {
                 debug!(error = %e, "write failed");
                 conn.handle_write_error();
@@ -178,7 +180,7 @@ impl Connection<'_> {
                 debug_assert_eq!(taken, n, "read more than recv_capacity()");
             }
             Err(e) if timed_out(&e) => conn.handle_timeout(Instant::now()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if interrupted(&e) => {}
             Err(e) => {
                 // A reset: the peer is gone. The core answers nothing more
                 // and closes once its output is flushed (or fails).
@@ -196,12 +198,4 @@ fn timeout_until(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
         d.saturating_duration_since(now)
             .max(Duration::from_millis(1))
     })
-}
-
-/// A socket timeout expired (`WouldBlock` on Unix, `TimedOut` on Windows).
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

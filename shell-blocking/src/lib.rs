@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use nutshell_blocking::{Server, ServerOptions};
-//! use nutshell_core::service::demo::DemoApp;
+//! use nutshell_demo::DemoApp;
 //!
 //! let options = ServerOptions::default().max_connections(1024);
 //! let server = Server::bind("127.0.0.1:8080", DemoApp, options)?;
@@ -95,11 +95,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, T
 use std::sync::Arc;
 use std::thread::{self, Scope};
 
+use nutshell_server::io_error::accept_transient;
 use tracing::{debug, warn};
 
 use crate::registry::Registry;
 
-pub use nutshell_core::service::{Handler, ServerOptions, ShutdownSignal};
+pub use nutshell_core::service::Handler;
+pub use nutshell_server::{ServerOptions, Shell, ShutdownSignal};
 
 /// A blocking HTTP/1.1 server: an accept thread and a thread per connection.
 #[derive(Debug)]
@@ -170,6 +172,28 @@ impl<H: Handler> Server<H> {
     }
 }
 
+impl<H: Handler> Shell<H> for Server<H> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener(listener, handler, options)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    fn run(self) -> io::Result<()> {
+        self.run()
+    }
+}
+
 /// Accepts until the shutdown signal, a thread for each connection.
 fn accept_loop<'scope, H: Handler>(
     scope: &'scope Scope<'scope, '_>,
@@ -182,7 +206,7 @@ fn accept_loop<'scope, H: Handler>(
     while registry.wait_for_room(signal) {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
-            Err(e) if transient(&e) => continue,
+            Err(e) if accept_transient(&e) => continue,
             Err(e) => {
                 // Out of descriptors (EMFILE) or similar: retrying at once
                 // would spin; wait for a connection to close, or 100 ms.
@@ -210,14 +234,6 @@ fn accept_loop<'scope, H: Handler>(
             registry.back_off(signal);
         }
     }
-}
-
-/// Accept errors that concern one connection, not the listener.
-fn transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-    )
 }
 
 /// Where the shutdown trigger connects to wake `accept()`: the listener's

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use nutshell_core::service::ShutdownSignal;
+use nutshell_server::ShutdownSignal;
 
 /// How long the accept thread pauses after an accept or spawn failure,
 /// unless a connection closes first.

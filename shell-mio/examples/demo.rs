@@ -8,7 +8,7 @@
 //!
 //! Set `RUST_LOG=debug` for per-connection logs on stderr.
 
-use nutshell_core::service::demo::DemoApp;
+use nutshell_demo::DemoApp;
 use nutshell_mio::{Server, ServerOptions};
 
 fn main() -> std::io::Result<()> {

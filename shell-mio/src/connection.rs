@@ -19,6 +19,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use nutshell_core::service::{Handler, Response, Session};
 use nutshell_core::{Config, ServerConnection};
+use nutshell_server::io_error::{interrupted, would_block};
 use tracing::debug;
 
 use crate::pool::{App, Origin};
@@ -236,13 +237,4 @@ impl Connection {
         }
         Ok(())
     }
-}
-
-/// "Would block" is the OS's way of saying: not now, wait for an event.
-fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
-fn interrupted(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Interrupted
 }

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use nutshell_core::service::{Handler, ShutdownSignal};
+use nutshell_core::service::Handler;
 use nutshell_core::Config;
+use nutshell_server::io_error::{accept_transient, interrupted, would_block};
+use nutshell_server::ShutdownSignal;
 use slab::Slab;
 use tracing::{debug, warn};
 
@@ -114,7 +116,7 @@ impl<'h, H: Handler> EventLoop<'h, H> {
                 return Ok(());
             }
             if let Err(e) = self.poll.poll(&mut events, self.poll_timeout(now)) {
-                if e.kind() == io::ErrorKind::Interrupted {
+                if interrupted(&e) {
                     continue;
                 }
                 return Err(e);
@@ -236,11 +238,11 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             };
             let (socket, peer) = match listener.accept() {
                 Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if would_block(&e) => {
                     self.acceptable = false;
                     return;
                 }
-                Err(e) if transient(&e) => continue,
+                Err(e) if accept_transient(&e) => continue,
                 Err(e) => {
                     warn!(error = %e, "accept failed; pausing accepts");
                     self.accept_paused_until = Some(now + ACCEPT_BACK_OFF);
@@ -278,12 +280,4 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             self.advance(key, now);
         }
     }
-}
-
-/// Accept errors that concern one connection, not the listener.
-fn transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-    )
 }

@@ -7,7 +7,7 @@
 //! the loop only moves bytes and deadlines; the core makes every decision.
 //!
 //! ```no_run
-//! use nutshell_core::service::demo::DemoApp;
+//! use nutshell_demo::DemoApp;
 //! use nutshell_mio::{Server, ServerOptions};
 //!
 //! let server = Server::bind("127.0.0.1:8080", DemoApp, ServerOptions::default())?;
@@ -116,7 +116,8 @@ use tracing::debug;
 
 use crate::event_loop::EventLoop;
 
-pub use nutshell_core::service::{Handler, ServerOptions, ShutdownSignal};
+pub use nutshell_core::service::Handler;
+pub use nutshell_server::{ServerOptions, Shell, ShutdownSignal};
 
 /// Pending connections each listening socket queues before the kernel
 /// drops SYNs.
@@ -259,6 +260,33 @@ impl<H: Handler> Server<H> {
             }
             outcome
         })
+    }
+}
+
+/// `bind` is the mio shell's own: one `SO_REUSEPORT` listener per loop.
+impl<H: Handler> Shell<H> for Server<H> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener(listener, handler, options)
+    }
+
+    fn bind(addr: impl ToSocketAddrs, handler: H, options: ServerOptions) -> io::Result<Self> {
+        Server::bind(addr, handler, options)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    fn run(self) -> io::Result<()> {
+        self.run()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Serves the demo app: `cargo run -p nutshell-smol --example demo-smol -- 8080`,
 //! then `curl -sv http://127.0.0.1:8080/`. Logs with `RUST_LOG=debug`.
 
-use nutshell_core::service::demo::DemoApp;
+use nutshell_demo::DemoApp;
 use nutshell_smol::{Server, ServerOptions};
 
 fn main() -> std::io::Result<()> {

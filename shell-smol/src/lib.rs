@@ -1,12 +1,12 @@
 //! # nutshell-smol: the smol shell for nutshell-core
 //!
-//! Serves HTTP/1.1 with a [`ServerConnection`](nutshell_core::ServerConnection)
+//! Serves HTTP/1.1 with a [`ServerConnection`]
 //! per TCP connection, driven by an `async-executor` on `async-io` (the
 //! pieces smol is made of). The shell only moves bytes and deadlines; every
 //! protocol decision is the core's.
 //!
 //! ```no_run
-//! use nutshell_core::service::demo::DemoApp;
+//! use nutshell_demo::DemoApp;
 //! use nutshell_smol::{Server, ServerOptions};
 //!
 //! let server = Server::bind("127.0.0.1:8080", DemoApp, ServerOptions::default())?;
@@ -44,27 +44,31 @@
 //!
 //! ## How it works
 //!
-//! One task per connection runs the core's drive loop: answer requests, write
-//! what the core queued, then wait (`future::or`) for the shutdown
-//! notification, the core's next deadline (`Timer::at`), writable or
-//! readable, each only when the core wants it. The accept loop holds a
-//! semaphore permit per live connection, so at `options.max_connections` it
-//! stops accepting and new connections wait in the listen backlog.
+//! One task per connection runs the drive loop that the tokio and smol
+//! shells share ([`nutshell_async::Driver`]): answer requests, write what the
+//! core queued, then wait for the shutdown notification, the core's next
+//! deadline, writable or readable, each only when the core wants it. This
+//! crate supplies only smol's side of it: an `Async<TcpStream>` polled for
+//! readiness and one `async_io::Timer` moved with `set_at` (`runtime.rs`),
+//! the accept loop (`server.rs`), which holds a semaphore permit per live
+//! connection, so at `options.max_connections` it stops accepting and new
+//! connections wait in the listen backlog, and the executor threads. The
+//! [`Shell`] trait gives the server the shape every shell has.
 //!
 //! ## What a connection costs
 //!
-//! An idle keep-alive connection is its task, one allocation of about
-//! 1.5 KiB holding the loop's state (the
-//! [`Session`](nutshell_core::service::Session) with its `ServerConnection`,
-//! and the handler's future), plus what the core keeps buffered, which is
-//! next to nothing between requests: reads land in a 64 KiB scratch buffer
-//! per thread and the core copies only what it keeps. Measured: about
-//! 4.5 KiB of RSS per idle connection (5,000 of them, release build), the
-//! kernel's socket buffers not counted.
+//! An idle keep-alive connection is its task, one allocation holding the
+//! loop's state (the [`Session`] with its
+//! `ServerConnection`), one more holding the handler's future (reused for
+//! every request of the connection), plus what the core keeps buffered,
+//! which is next to nothing between requests: reads land in a 64 KiB
+//! scratch buffer per thread and the core copies only what it keeps.
+//! Measured: 7.6 KiB of RSS per idle connection (`nutshell compare
+//! --shells smol --workloads idle --idle 10000`, release build, 2026-12-01),
+//! the kernel's socket buffers not counted.
 
 #![forbid(unsafe_code)]
 
-mod connection;
 mod runtime;
 mod server;
 mod upgrade;
@@ -75,12 +79,13 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use async_executor::Executor;
-use nutshell_async::{Driver, ServiceApp, ShutdownWatch};
+use nutshell_async::{Driver, HandlerApp, ServiceApp};
+use nutshell_core::service::Session;
+use nutshell_core::{Config, ServerConnection};
 
 pub use nutshell_async::{BodyError, HttpService, PeerAddr, RequestBody, UpgradeError};
-pub use nutshell_core::service::{
-    AsyncHandler, Handler, ServerOptions, ShutdownSignal, SyncHandler,
-};
+pub use nutshell_core::service::{AsyncHandler, Handler, SyncHandler};
+pub use nutshell_server::{ServerOptions, Shell, ShutdownSignal};
 pub use upgrade::{on_upgrade, Upgraded};
 
 use crate::runtime::{SmolSocket, SmolTimer};
@@ -165,7 +170,11 @@ impl<A: AsyncHandler> Server<A> {
         let handler = Arc::new(self.handler);
         let config = self.options.config.clone();
         let connect = |stream, peer, shutdown| {
-            connection::serve(peer, stream, handler.clone(), config.clone(), shutdown)
+            let mut session = Session::new(connection(&config));
+            session.set_peer(peer);
+            let app = HandlerApp::new(handler.clone(), peer);
+            let (socket, timer) = (SmolSocket(stream), SmolTimer(async_io::Timer::never()));
+            Driver::new(session, socket, timer, app, shutdown).run()
         };
         server::serve(
             executor,
@@ -226,22 +235,10 @@ impl<S: HttpService> Server<TowerService<S>> {
     pub async fn run_on(self, executor: &Executor<'_>) -> io::Result<()> {
         let TowerService(service) = self.handler;
         let config = self.options.config.clone();
-        let watch = ShutdownWatch::new(&self.signal);
-        let connect = |stream, peer, _| {
-            let conn = nutshell_core::ServerConnection::new(
-                config.clone(),
-                Instant::now(),
-                SystemTime::now(),
-            );
+        let connect = |stream, peer, shutdown| {
             let app = ServiceApp::new(service.clone(), peer);
-            let driver = Driver::new(
-                conn,
-                SmolSocket(stream),
-                SmolTimer(async_io::Timer::never()),
-                app,
-                watch.listener(),
-            );
-            driver.run()
+            let (socket, timer) = (SmolSocket(stream), SmolTimer(async_io::Timer::never()));
+            Driver::new(connection(&config), socket, timer, app, shutdown).run()
         };
         server::serve(
             executor,
@@ -277,6 +274,80 @@ impl<A> Server<A> {
     pub fn shutdown_signal(&self) -> ShutdownSignal {
         self.signal.clone()
     }
+}
+
+/// A synchronous handler, as [`Server::bind`] serves it.
+impl<H: Handler> Shell<H> for Server<SyncHandler<H>> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener(listener, handler, options)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    fn run(self) -> io::Result<()> {
+        self.run()
+    }
+}
+
+/// An async handler, as [`Server::bind_async`] serves it.
+impl<A: AsyncHandler> Shell<A> for Server<A> {
+    fn from_listener(
+        listener: TcpListener,
+        handler: A,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_async(listener, handler, options)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    fn run(self) -> io::Result<()> {
+        self.run()
+    }
+}
+
+/// A tower service, as [`Server::bind_service`] serves it.
+impl<S: HttpService> Shell<S> for Server<TowerService<S>> {
+    fn from_listener(
+        listener: TcpListener,
+        service: S,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
+        Server::from_listener_service(listener, service, options)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
+    }
+
+    fn run(self) -> io::Result<()> {
+        self.run()
+    }
+}
+
+/// A new connection, with the clocks read now.
+fn connection(config: &Arc<Config>) -> ServerConnection {
+    ServerConnection::new(config.clone(), Instant::now(), SystemTime::now())
 }
 
 /// Runs `main` on the calling thread while `threads` worker threads run

@@ -10,37 +10,17 @@ use async_executor::Executor;
 use async_io::{Async, Timer};
 use async_lock::Semaphore;
 use futures_lite::FutureExt;
-use nutshell_core::service::{ServerOptions, ShutdownSignal};
+use nutshell_async::{ShutdownListener, ShutdownWatch};
+use nutshell_server::{ServerOptions, ShutdownSignal};
 use tracing::{debug, warn};
 
 /// How long accepting pauses after an error such as EMFILE, so a full file
 /// table is not retried in a busy loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Wakes every task once the [`ShutdownSignal`] is triggered.
-#[derive(Debug, Clone)]
-pub(crate) struct Shutdown(async_channel::Receiver<()>);
-
-impl Shutdown {
-    fn new(signal: &ShutdownSignal) -> Self {
-        let (trigger, triggered) = async_channel::bounded(1);
-        signal.on_trigger(move || {
-            trigger.close();
-        });
-        Shutdown(triggered)
-    }
-
-    /// Completes once the shutdown has started.
-    pub(crate) async fn triggered(&self) {
-        // Nothing is ever sent: closing the channel wakes every receiver. It
-        // also closes if the signal itself is gone: nobody can trigger it,
-        // but nothing is left to serve for either.
-        let _ = self.0.recv().await;
-    }
-}
-
 /// Accepts until the shutdown signal, then waits for every connection to
-/// close. `connect` makes the future that serves one connection.
+/// close. `connect` makes the future that serves one connection, which
+/// watches the shutdown through the listener it is given.
 pub(crate) async fn serve<F, C>(
     executor: &Executor<'_>,
     listener: TcpListener,
@@ -49,11 +29,12 @@ pub(crate) async fn serve<F, C>(
     connect: F,
 ) -> io::Result<()>
 where
-    F: Fn(Async<TcpStream>, SocketAddr, Shutdown) -> C,
+    F: Fn(Async<TcpStream>, SocketAddr, ShutdownListener) -> C,
     C: Future<Output = ()> + Send + 'static,
 {
     let listener = Async::new(listener)?;
-    let shutdown = Shutdown::new(signal);
+    let watch = ShutdownWatch::new(signal);
+    let mut shutdown = watch.listener();
     // One permit per live connection: at the cap, accepting waits for a close.
     let cap = options.max_connections.max(1);
     let limit = Arc::new(Semaphore::new(cap));
@@ -73,7 +54,7 @@ where
                 // Responses are written whole or streamed in large pieces:
                 // Nagle's algorithm would only delay the tail of each.
                 let _ = stream.get_ref().set_nodelay(true);
-                let connection = connect(stream, peer, shutdown.clone());
+                let connection = connect(stream, peer, watch.listener());
                 executor
                     .spawn(async move {
                         connection.await;

@@ -6,38 +6,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nutshell_core::service::{ServerOptions, ShutdownSignal};
+use nutshell_async::{ShutdownListener, ShutdownWatch};
+use nutshell_server::{ServerOptions, ShutdownSignal};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 /// How long accepting pauses after an error such as EMFILE, so a full file
 /// table is not retried in a busy loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Wakes every task once the [`ShutdownSignal`] is triggered.
-#[derive(Debug, Clone)]
-pub(crate) struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    fn new(signal: &ShutdownSignal) -> Self {
-        let (trigger, triggered) = watch::channel(false);
-        signal.on_trigger(move || {
-            trigger.send_replace(true);
-        });
-        Shutdown(triggered)
-    }
-
-    /// Completes once the shutdown has started.
-    pub(crate) async fn triggered(&mut self) {
-        // An error means the signal itself is gone: nobody can trigger it,
-        // but nothing is left to serve for either, so it counts as triggered.
-        let _ = self.0.wait_for(|triggered| *triggered).await;
-    }
-}
-
 /// Accepts until the shutdown signal, then waits for every connection to
-/// close. `connect` makes the future that serves one connection.
+/// close. `connect` makes the future that serves one connection, which
+/// watches the shutdown through the listener it is given.
 pub(crate) async fn serve<F, C>(
     listener: std::net::TcpListener,
     options: &ServerOptions,
@@ -45,11 +26,12 @@ pub(crate) async fn serve<F, C>(
     connect: F,
 ) -> io::Result<()>
 where
-    F: Fn(TcpStream, SocketAddr, Shutdown) -> C,
+    F: Fn(TcpStream, SocketAddr, ShutdownListener) -> C,
     C: Future<Output = ()> + Send + 'static,
 {
     let listener = TcpListener::from_std(listener)?;
-    let mut shutdown = Shutdown::new(signal);
+    let watch = ShutdownWatch::new(signal);
+    let mut shutdown = watch.listener();
     // One permit per live connection: at the cap, accepting waits for a close.
     let cap = options
         .max_connections
@@ -75,7 +57,7 @@ where
                 // Responses are written whole or streamed in large pieces:
                 // Nagle's algorithm would only delay the tail of each.
                 let _ = stream.set_nodelay(true);
-                let connection = connect(stream, peer, shutdown.clone());
+                let connection = connect(stream, peer, watch.listener());
                 tokio::spawn(async move {
                     connection.await;
                     drop(permit);

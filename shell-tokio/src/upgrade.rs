@@ -34,14 +34,9 @@ impl Upgraded {
 pub fn on_upgrade<B>(
     request: &mut http::Request<B>,
 ) -> impl Future<Output = io::Result<Upgraded>> + Send + 'static {
-    let on_upgrade = request
-        .extensions_mut()
-        .remove::<nutshell_async::OnUpgrade<TokioSocket>>();
+    let upgrade = nutshell_async::take_upgrade::<TokioSocket, B>(request);
     async move {
-        let Some(on_upgrade) = on_upgrade else {
-            return Err(io::Error::other("the request did not ask for an upgrade"));
-        };
-        let (TokioSocket(stream), leftover) = on_upgrade.await.map_err(io::Error::other)?;
+        let (TokioSocket(stream), leftover) = upgrade.await?;
         Ok(Upgraded { leftover, stream })
     }
 }

@@ -3,7 +3,7 @@
 //! Every table case must produce the same bytes as the core's own demo, and
 //! every scenario (timeouts, large bodies, resets, shutdown) must hold.
 
-use nutshell_core::service::ServerOptions;
+use nutshell_server::ServerOptions;
 use nutshell_tests::Running;
 
 fn launch(options: ServerOptions, triggered: bool) -> Running {

@@ -13,11 +13,12 @@
 //!   timer), an upload past the body limit that keeps writing.
 //! - [`clients`]: ureq and hyper's client; [`curl`](mod@curl): curl, uploads
 //!   past the limit included.
-//! - [`server`], [`wire`]: starting a shell (stopped by RAII) and the raw
-//!   client side.
+//! - [`server`], [`wire`]: starting a shell through the
+//!   `nutshell_server::Shell` trait ([`server::start::<S>`](server::start),
+//!   stopped by RAII) and the raw client side.
 //!
-//! `tests/conformance.rs` stamps every test out once per shell with
-//! `conformance_suite!`. Run with `cargo test -p nutshell-tests`.
+//! `tests/conformance.rs` stamps every test out once per shell's server
+//! type with `conformance_suite!`. Run with `cargo test -p nutshell-tests`.
 
 pub mod cases;
 pub mod clients;

@@ -7,9 +7,9 @@ use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use nutshell_core::service::demo::DemoApp;
 use nutshell_core::service::Session;
 use nutshell_core::{Config, ServerConnection};
+use nutshell_demo::DemoApp;
 
 /// One input to the reference connection.
 #[derive(Debug, Clone)]

@@ -14,6 +14,8 @@ use crate::cases::{self, run_group};
 use crate::reference::{self, Step};
 use crate::server::{options, test_config, Launch, Start, SHUTDOWN_BOUND};
 use crate::wire::{self, Ending, Mode, GET_ROOT, HELLO};
+use nutshell_demo::DemoApp;
+use nutshell_server::Shell;
 
 /// The demo routes.
 pub fn routes(start: Start) {
@@ -371,7 +373,8 @@ pub fn concurrent_clients(start: Start) {
 
 /// A graceful shutdown with a request in flight: the upload finishes, its
 /// response says `Connection: close`, the connection closes and `run()`
-/// returns. An idle keep-alive connection is closed at once.
+/// returns, not before; then nothing is accepted any more. An idle
+/// keep-alive connection is closed at once.
 pub fn graceful_shutdown(start: Start) {
     let config = test_config();
     let mut server = start(options(config.clone()));
@@ -399,6 +402,10 @@ pub fn graceful_shutdown(start: Start) {
     server.signal().trigger();
     let ending = wire::read_to_end(&mut idle);
     assert!(ending.closed_quietly(), "the idle connection: {ending:?}");
+    assert!(
+        server.is_running(),
+        "run() returned with a request in flight"
+    );
     stream.write_all(b"world").unwrap();
     let expected = [transcript.sent[2].as_slice(), &transcript.sent[3]].concat();
     let mut buffer = Vec::new();
@@ -419,6 +426,27 @@ pub fn graceful_shutdown(start: Start) {
         Ok(Ok(())) => {}
         other => panic!("run() after the shutdown: {other:?}"),
     }
+    assert!(
+        TcpStream::connect(server.addr()).is_err(),
+        "still accepting after the shutdown"
+    );
+}
+
+/// [`Shell::bind`] reports what stops it listening: a port already taken,
+/// a host name that does not resolve. Generic over the shell's server type
+/// (serving the demo app), since it does not start one.
+pub fn bind_reports_errors<S: Shell<DemoApp>>() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = taken.local_addr().expect("local_addr");
+    let options = || options(test_config());
+    assert!(
+        S::bind(addr, DemoApp, options()).is_err(),
+        "bound a port that is taken"
+    );
+    assert!(
+        S::bind("no such host:80", DemoApp, options()).is_err(),
+        "bound a host name that does not resolve"
+    );
 }
 
 /// A shutdown triggered before `run()` is called: `run()` returns `Ok`

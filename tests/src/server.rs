@@ -1,4 +1,5 @@
-//! A shell's server running on a background thread, stopped by RAII.
+//! A shell's server running on a background thread, stopped by RAII, and
+//! started the same way for every shell through the [`Shell`] trait.
 
 use std::io;
 use std::net::SocketAddr;
@@ -6,16 +7,43 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use nutshell_core::service::{ServerOptions, ShutdownSignal};
 use nutshell_core::Config;
+use nutshell_demo::DemoApp;
+use nutshell_server::{ServerOptions, Shell, ShutdownSignal};
 
-/// How a test starts the shell under test: the conformance macro writes
-/// one per shell, around `Server::from_listener(.., DemoApp, options)`.
+/// How a test starts the shell under test: [`start::<S>`](start) for a
+/// shell's server type `S`.
 pub type Start = fn(ServerOptions) -> Running;
 
 /// Like [`Start`], and with `true` the shutdown is triggered before the
-/// server's `run()` is called.
+/// server's `run()` is called: [`launch::<S>`](launch).
 pub type Launch = fn(ServerOptions, bool) -> Running;
+
+/// Starts the shell whose server is `S` on 127.0.0.1:0 with the demo app;
+/// with `triggered`, the shutdown is triggered before `run()`.
+pub fn launch<S: Shell<DemoApp>>(options: ServerOptions, triggered: bool) -> Running {
+    launch_app::<S, DemoApp>(DemoApp, options, triggered)
+}
+
+/// [`launch`] without the early trigger.
+pub fn start<S: Shell<DemoApp>>(options: ServerOptions) -> Running {
+    launch::<S>(options, false)
+}
+
+/// Starts the shell whose server is `S` on 127.0.0.1:0 with any
+/// application it serves (an async handler, a tower service).
+pub fn launch_app<S: Shell<A>, A>(app: A, options: ServerOptions, triggered: bool) -> Running {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let server = S::from_listener(listener, app, options).expect("from_listener");
+    let addr = server.local_addr();
+    let signal = server.shutdown_signal();
+    if triggered {
+        signal.trigger();
+    }
+    Running::spawn(std::any::type_name::<S>(), addr, signal, move || {
+        server.run()
+    })
+}
 
 /// Longest a graceful shutdown may take before the test fails: far above
 /// any deadline the tests configure, so only a hung shell trips it.
@@ -57,6 +85,13 @@ impl Running {
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether `run()` has not returned yet.
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished())
     }
 
     /// Its shutdown signal.

@@ -1,35 +1,28 @@
 //! The conformance suite, once per shell. Each shell gets a module with one
-//! test per case group; the groups live in `nutshell_tests`.
+//! test per case group; the groups live in `nutshell_tests`. A shell is
+//! started through the `Shell` trait (`nutshell_tests::server::start`), so
+//! all the macro varies is the server type.
 
-/// Stamps the suite out for one shell crate.
+use nutshell_core::service::SyncHandler;
+use nutshell_demo::DemoApp;
+
+/// Stamps the suite out for one shell's server type (serving the demo app).
 macro_rules! conformance_suite {
-    ($name:ident, $krate:ident) => {
+    ($name:ident, $server:ty) => {
         mod $name {
-            use nutshell_core::service::demo::DemoApp;
-            use nutshell_core::service::ServerOptions;
-            use nutshell_tests::Running;
+            use super::*;
+            use nutshell_tests::server::{launch, start};
 
-            /// Starts the shell on 127.0.0.1:0 with the demo app; with
-            /// `triggered`, the shutdown is triggered before `run()`.
-            fn launch(options: ServerOptions, triggered: bool) -> Running {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-                let server = $krate::Server::from_listener(listener, DemoApp, options)
-                    .expect("from_listener");
-                let addr = server.local_addr();
-                let signal = server.shutdown_signal();
-                if triggered {
-                    signal.trigger();
-                }
-                Running::spawn(stringify!($name), addr, signal, move || server.run())
-            }
-
-            fn start(options: ServerOptions) -> Running {
-                launch(options, false)
-            }
+            type Server = $server;
 
             #[test]
             fn shutdown_before_run() {
-                nutshell_tests::scenarios::shutdown_before_run(launch);
+                nutshell_tests::scenarios::shutdown_before_run(launch::<Server>);
+            }
+
+            #[test]
+            fn bind_reports_errors() {
+                nutshell_tests::scenarios::bind_reports_errors::<Server>();
             }
 
             conformance_suite!(@tests
@@ -51,13 +44,13 @@ macro_rules! conformance_suite {
         $(
             #[test]
             fn $test() {
-                nutshell_tests::$module::$test(start);
+                nutshell_tests::$module::$test(start::<Server>);
             }
         )*
     };
 }
 
-conformance_suite!(tokio, nutshell_tokio);
-conformance_suite!(smol, nutshell_smol);
-conformance_suite!(blocking, nutshell_blocking);
-conformance_suite!(mio, nutshell_mio);
+conformance_suite!(tokio, nutshell_tokio::Server<SyncHandler<DemoApp>>);
+conformance_suite!(smol, nutshell_smol::Server<SyncHandler<DemoApp>>);
+conformance_suite!(blocking, nutshell_blocking::Server<DemoApp>);
+conformance_suite!(mio, nutshell_mio::Server<DemoApp>);

@@ -8,10 +8,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use nutshell_core::http::StatusCode;
-use nutshell_core::service::demo::DemoApp;
-use nutshell_core::service::{Handler, Request, Response, ServerOptions};
+use nutshell_core::service::{Handler, Request, Response, SyncHandler};
 use nutshell_core::ResponseHead;
-use nutshell_tests::server::{options, test_config, SHUTDOWN_BOUND};
+use nutshell_demo::DemoApp;
+use nutshell_server::ServerOptions;
+use nutshell_tests::server::{launch, launch_app, options, test_config, SHUTDOWN_BOUND};
 use nutshell_tests::Running;
 
 /// Long enough that only a hung server trips it.
@@ -73,37 +74,38 @@ impl Client {
     }
 }
 
-/// Stamps the route tests out for one shell crate.
+/// Stamps the route tests out for one shell's server type; `$tune` adjusts
+/// the options (the mio shell's handler pool).
 macro_rules! route_tests {
-    ($name:ident, $krate:ident) => {
+    ($name:ident, $server:ty) => {
+        route_tests!($name, $server, |options| options);
+    };
+    ($name:ident, $server:ty, $tune:expr) => {
         mod $name {
             use super::*;
 
-            fn start(handler: impl Handler, options: ServerOptions) -> Running {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-                let server =
-                    $krate::Server::from_listener(listener, handler, options).expect("serve");
-                let (addr, signal) = (server.local_addr(), server.shutdown_signal());
-                Running::spawn(stringify!($name), addr, signal, move || server.run())
+            fn start() -> Running {
+                let tune: fn(ServerOptions) -> ServerOptions = $tune;
+                launch::<$server>(tune(options(test_config())), false)
             }
 
             #[test]
             fn wait_route() {
-                let server = start(DemoApp, options(test_config()));
+                let server = start();
                 wait_route_answers(server.addr());
                 server.stop();
             }
 
             #[test]
             fn cpu_route() {
-                let server = start(DemoApp, options(test_config()));
+                let server = start();
                 cpu_route_answers(server.addr());
                 server.stop();
             }
 
             #[test]
             fn waiting_requests_on_many_connections() {
-                let server = start(DemoApp, options(test_config()));
+                let server = start();
                 many_waits_all_answered(server.addr());
                 server.stop();
             }
@@ -111,30 +113,12 @@ macro_rules! route_tests {
     };
 }
 
-route_tests!(tokio, nutshell_tokio);
-route_tests!(smol, nutshell_smol);
-route_tests!(blocking, nutshell_blocking);
-route_tests!(mio, nutshell_mio);
-route_tests!(mio_pool, nutshell_mio_with_pool);
-
-/// The mio shell with a handler pool, under the macro's name scheme.
-mod nutshell_mio_with_pool {
-    use nutshell_core::service::{Handler, ServerOptions};
-    pub(crate) use nutshell_mio::Server as MioServer;
-
-    /// `nutshell_mio::Server` with `handler_threads` set to 4.
-    pub(crate) struct Server;
-
-    impl Server {
-        pub(crate) fn from_listener<H: Handler>(
-            listener: std::net::TcpListener,
-            handler: H,
-            options: ServerOptions,
-        ) -> std::io::Result<MioServer<H>> {
-            MioServer::from_listener(listener, handler, options.handler_threads(4))
-        }
-    }
-}
+route_tests!(tokio, nutshell_tokio::Server<SyncHandler<DemoApp>>);
+route_tests!(smol, nutshell_smol::Server<SyncHandler<DemoApp>>);
+route_tests!(blocking, nutshell_blocking::Server<DemoApp>);
+route_tests!(mio, nutshell_mio::Server<DemoApp>);
+route_tests!(mio_pool, nutshell_mio::Server<DemoApp>, |options| options
+    .handler_threads(4));
 
 fn wait_route_answers(addr: SocketAddr) {
     let mut client = Client::connect(addr);
@@ -225,11 +209,8 @@ fn gated_app(gate: Gate) -> impl Handler {
     }
 }
 
-fn start_mio(handler: impl Handler, options: ServerOptions) -> Running {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let server = nutshell_mio::Server::from_listener(listener, handler, options).expect("serve");
-    let (addr, signal) = (server.local_addr(), server.shutdown_signal());
-    Running::spawn("mio-pool", addr, signal, move || server.run())
+fn start_mio<H: Handler>(handler: H, options: ServerOptions) -> Running {
+    launch_app::<nutshell_mio::Server<H>, H>(handler, options, false)
 }
 
 /// With the pool, a handler that blocks does not stall another connection
@@ -304,3 +285,52 @@ fn mio_pool_shutdown_finishes_requests_in_flight() {
         "run() ended with {outcome:?}"
     );
 }
+
+/// A synchronous handler that panics on `/panic` and is the demo app
+/// otherwise, as a nameable type for the server types below.
+type Panicky = fn(Request) -> Response;
+
+fn panicky(request: Request) -> Response {
+    match request.head.path() {
+        "/panic" => panic!("a handler that panics"),
+        _ => DemoApp.handle(request),
+    }
+}
+
+/// Stamps out, for one shell's server type serving [`Panicky`]: a panic
+/// in a synchronous handler costs its request a 500 and its connection
+/// (`Connection: close`), and the server serves the next connection.
+macro_rules! panic_tests {
+    ($name:ident, $server:ty) => {
+        #[test]
+        fn $name() {
+            let handler: Panicky = panicky;
+            let server = launch_app::<$server, Panicky>(handler, options(test_config()), false);
+            let mut client = Client::connect(server.addr());
+            client.send("GET", "/panic");
+            assert_eq!(
+                client.receive(),
+                (500, "internal server error\n".to_string())
+            );
+            let mut rest = Vec::new();
+            let closed = client.reader.read_to_end(&mut rest);
+            assert!(
+                closed.is_ok() && rest.is_empty(),
+                "after the 500: {closed:?}, {rest:?}"
+            );
+            assert_eq!(Client::connect(server.addr()).get("/").1, "Hello, World!");
+            server.stop();
+        }
+    };
+}
+
+panic_tests!(
+    tokio_sync_handler_panic,
+    nutshell_tokio::Server<SyncHandler<Panicky>>
+);
+panic_tests!(
+    smol_sync_handler_panic,
+    nutshell_smol::Server<SyncHandler<Panicky>>
+);
+panic_tests!(blocking_handler_panic, nutshell_blocking::Server<Panicky>);
+panic_tests!(mio_handler_panic, nutshell_mio::Server<Panicky>);

@@ -10,17 +10,16 @@
 //!   hands out whole requests, and sends responses, pulling streamed bodies
 //!   only as fast as the transmit queue drains, so a 1 GiB download holds a
 //!   bounded amount of memory.
-//! - [`ShutdownSignal`]: the graceful-shutdown trigger all shells share.
 //! - [`failure_head`], [`panic_message`]: what a shell answers and logs
 //!   when the application panics.
-//! - [`demo`]: the demo application used by `serve`, the tests and `compare`.
+//!
+//! What is not protocol lives outside the core: `ServerOptions`,
+//! `ShutdownSignal` and the `Shell` trait in `nutshell-server`, the demo
+//! application in `nutshell-demo`.
 
 mod convert;
-pub mod demo;
-mod options;
 mod panic;
 mod session;
-mod shutdown;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,10 +28,8 @@ use bytes::Bytes;
 
 use crate::{RequestHead, ResponseHead};
 
-pub use options::ServerOptions;
 pub use panic::{failure_head, panic_message, FAILURE_BODY};
 pub use session::{HandlerPanic, Session};
-pub use shutdown::ShutdownSignal;
 
 /// A whole request: head, collected body, and where it came from.
 #[derive(Debug, Clone)]

@@ -1,5 +1,8 @@
-//! The demo application, written once and used by `nutshell serve`, the
-//! conformance suite and `nutshell compare`:
+//! # nutshell-demo: the demo application
+//!
+//! Written once and used by `nutshell serve`, the conformance suite and
+//! `nutshell compare` (and its hyper baseline, which serves the same routes
+//! with these constants):
 //!
 //! | request | response |
 //! | --- | --- |
@@ -29,6 +32,8 @@
 //! and `nutshell compare` gives every server the same figure, so every shell
 //! does the same work).
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -36,8 +41,8 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{BodyStream, Handler, Request, Response};
-use crate::ResponseHead;
+use nutshell_core::service::{BodyStream, Handler, Request, Response};
+use nutshell_core::ResponseHead;
 
 /// The largest `n` for `/bytes/{n}` and `/chunked/{n}`: 1 GiB.
 pub const MAX_GENERATED: u64 = 1 << 30;
@@ -116,11 +121,8 @@ pub fn compute(rounds: u64) -> u64 {
 }
 
 /// The synchronous handler's wait: it blocks its thread, as a handler
-/// calling a blocking database client would.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the demo app plays a handler that blocks, on purpose; the protocol core never sleeps"
-)]
+/// calling a blocking database client would. (This crate is outside the
+/// core, whose `clippy.toml` bans sleeping.)
 fn block_for(wait: Duration) {
     std::thread::sleep(wait);
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::Config;
+use nutshell_core::Config;
 
 /// Options shared by all shells: thread count, the core's `Config`, and the
 /// connection cap.
