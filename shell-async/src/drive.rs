@@ -181,10 +181,10 @@ impl<S: Socket, T: Timer, C: Holder, A: App<S, C>> Driver<S, T, A, C> {
                 }
             }
         }
-        let (socket, conn) = (&self.socket, self.holder.conn());
+        let (socket, conn) = (&mut self.socket, self.holder.conn());
         let result = SCRATCH.with_borrow_mut(|scratch| {
             let room = conn.recv_capacity().min(scratch.len());
-            let result = socket.try_read(&mut scratch[..room]);
+            let result = socket.read_now(cx, &mut scratch[..room]);
             match result {
                 Ok(0) => conn.handle_eof(Instant::now()),
                 Ok(n) => {

@@ -16,6 +16,18 @@ pub trait Socket: Send + 'static {
     fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Reads without waiting (`WouldBlock` when nothing is there).
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// What the drive loop reads with: `try_read` unless the runtime can do
+    /// better. A runtime whose readiness a short read clears (tokio's
+    /// `poll_read` does: the socket was drained) overrides this, so the
+    /// loop's next read after a response is answered from that readiness,
+    /// not by a read that only says "would block". On `Pending` it
+    /// registers `cx` and returns `WouldBlock`. (Waiting after every short
+    /// read instead costs async-io an `epoll_ctl` each time, more than the
+    /// read it saves, so smol keeps the default.)
+    fn read_now(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = cx;
+        self.try_read(buf)
+    }
     /// Writes without waiting (`WouldBlock` when the send buffer is full).
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Shuts down the write side (the peer reads EOF after what was sent).

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use std::future::Future;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
@@ -25,6 +26,18 @@ impl nutshell_async::Socket for TokioSocket {
 
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.try_read(buf)
+    }
+
+    /// Through `AsyncRead::poll_read`, which clears the socket's readiness
+    /// after a short read, so the loop's next readiness wait registers
+    /// instead of reporting stale readiness (and costing a read that blocks).
+    fn read_now(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> io::Result<usize> {
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Ok(read.filled().len()),
+            Poll::Ready(Err(error)) => Err(error),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
     }
 
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
