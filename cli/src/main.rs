@@ -8,6 +8,7 @@
 //! line, sets up logging and turns an error into a message and an exit code.
 
 mod async_demo;
+mod axum_rows;
 #[cfg(feature = "hyper-baseline")]
 mod baseline;
 mod calibrate;

@@ -81,6 +81,12 @@ enum Shell {
     /// (not a nutshell shell; for comparison).
     #[cfg(feature = "hyper-baseline")]
     Hyper,
+    /// The demo app as an axum Router on the tokio shell (`bind_service`).
+    AxumNutshell,
+    /// The baseline for axum-nutshell: the same Router on `axum::serve`
+    /// (hyper) over a tokio runtime (not a nutshell shell).
+    #[cfg(feature = "hyper-baseline")]
+    AxumHyper,
     /// NOT A SERVER: the I/O floor for `compare`. A mio loop per thread
     /// that answers every blank line with a canned response and parses
     /// nothing; never use it to serve anything.
@@ -96,6 +102,9 @@ impl Shell {
             Shell::Blocking => "blocking",
             #[cfg(feature = "hyper-baseline")]
             Shell::Hyper => "hyper",
+            Shell::AxumNutshell => "axum-nutshell",
+            #[cfg(feature = "hyper-baseline")]
+            Shell::AxumHyper => "axum-hyper",
             Shell::Floor => "floor",
         }
     }
@@ -145,7 +154,13 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         Shell::Smol => serve!(nutshell_smol, bind_async, SmolDemo, args, addrs, options),
         Shell::Blocking => serve!(nutshell_blocking, bind, DemoApp, args, addrs, options),
         #[cfg(feature = "hyper-baseline")]
-        Shell::Hyper => serve_hyper(&args, &addrs, &options),
+        Shell::Hyper => serve_hyper(&args, &addrs, &options, crate::baseline::serve),
+        Shell::AxumNutshell => {
+            let router = crate::axum_rows::router();
+            serve!(nutshell_tokio, bind_service, router, args, addrs, options)
+        }
+        #[cfg(feature = "hyper-baseline")]
+        Shell::AxumHyper => serve_hyper(&args, &addrs, &options, crate::axum_rows::serve_on_hyper),
         Shell::Floor => serve_floor(&args, &addrs, &options),
     }
 }
@@ -166,22 +181,25 @@ fn serve_floor(
         .map_err(|e| format!("floor failed: {}", describe(&e)))
 }
 
-/// The hyper baseline, with the same logging and signals as the shells.
+/// A hyper baseline (`serve`: plain hyper, or axum on hyper), with the
+/// same logging and signals as the shells.
 #[cfg(feature = "hyper-baseline")]
 fn serve_hyper(
     args: &ServeArgs,
     addrs: &[SocketAddr],
     options: &ServerOptions,
+    serve: fn(std::net::TcpListener, usize, ShutdownSignal) -> io::Result<()>,
 ) -> Result<(), String> {
     let listener = std::net::TcpListener::bind(addrs)
         .map_err(|e| format!("cannot listen on {}: {}", args.addr, describe(&e)))?;
     let addr = listener.local_addr().map_err(|e| describe(&e))?;
     let signal = ShutdownSignal::new();
     install_signal_handler(signal.clone())?;
-    tracing::info!(shell = "hyper", %addr, threads = options.threads, "listening on http://{addr}/");
-    crate::baseline::serve(listener, options.threads, signal)
-        .map_err(|e| format!("hyper failed: {}", describe(&e)))?;
-    tracing::info!(shell = "hyper", %addr, "shut down");
+    let shell = args.shell.name();
+    tracing::info!(shell, %addr, threads = options.threads, "listening on http://{addr}/");
+    serve(listener, options.threads, signal)
+        .map_err(|e| format!("{shell} failed: {}", describe(&e)))?;
+    tracing::info!(shell, %addr, "shut down");
     Ok(())
 }
 
