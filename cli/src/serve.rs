@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// every server so every shell does the same work.
     #[arg(long)]
     cpu_rounds_per_us: Option<u64>,
+
+    /// Log every exchange at info: peer, method and target, status, body
+    /// bytes sent, duration (log target `nutshell::access`; the nutshell
+    /// shells only, not the hyper baselines).
+    #[arg(long)]
+    access_log: bool,
 }
 
 /// The four shells, all serving the same core.
@@ -211,7 +217,8 @@ fn options(args: &ServeArgs) -> ServerOptions {
     config.limits.max_body = args.max_body;
     let mut options = ServerOptions::default()
         .config(config)
-        .handler_threads(args.handler_threads);
+        .handler_threads(args.handler_threads)
+        .access_log(args.access_log);
     if let Some(threads) = args.threads {
         options = options.threads(threads);
     }

@@ -41,6 +41,12 @@ pub trait App<S>: Send {
     /// wake the loop.
     fn is_idle(&self) -> bool;
 
+    /// The connection is closed (or upgraded): a last look at it, for the
+    /// log. By default nothing.
+    fn closed(&mut self, conn: &ServerConnection) {
+        let _ = conn;
+    }
+
     /// The connection was upgraded and the switching response flushed: the
     /// socket is the application's from here on. By default it is closed.
     fn hand_over(&mut self, socket: S) {
@@ -92,12 +98,13 @@ impl<S: Socket, T: Timer, A: App<S>> Driver<S, T, A> {
     /// was upgraded (then the socket goes to the application).
     pub async fn run(mut self) {
         poll_fn(|cx| self.poll_drive(cx)).await;
+        self.app.closed(&self.conn);
         if self.conn.state() == ConnectionState::Upgraded {
             debug!("upgraded; the socket is the application's");
             self.app.hand_over(self.socket);
             return;
         }
-        debug!(requests = self.conn.requests(), "closed");
+        debug!(requests = self.conn.requests(), "connection ended");
     }
 
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -9,7 +9,7 @@ use nutshell_core::service::{panic_message, AsyncHandler, Session};
 use nutshell_core::{Config, ServerConnection};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tracing::{debug, error};
+use tracing::debug;
 
 use crate::server::Shutdown;
 
@@ -53,11 +53,8 @@ pub(crate) async fn serve<A: AsyncHandler>(
                 Ok(response) => session.respond(response),
                 Err(panic) => session.respond_panicked(panic_message(&*panic)),
             }
-            for panic in session.take_panics() {
-                error!(%peer, request = %panic.request_line, panic = %panic.message,
-                    "handler panicked; answered 500");
-            }
         }
+        nutshell_async::log_session(&mut session, peer);
         let conn = session.conn();
         // 2. Write what the core queued. Progress makes room for more of a
         // streamed body, so go round again until the socket is full.
@@ -119,7 +116,12 @@ pub(crate) async fn serve<A: AsyncHandler>(
             },
         }
     }
-    debug!(requests = session.connection().requests(), "closed");
+    nutshell_async::log_session(&mut session, peer);
+    if let Some(error) = session.protocol_error() {
+        nutshell_async::log_protocol_error(error, peer);
+    }
+    let requests = session.connection().requests();
+    nutshell_async::log_close(session.close_reason(), requests, peer);
 }
 
 /// Reads what the socket has into the scratch buffer and hands it to the
