@@ -8,6 +8,7 @@
 //! line, sets up logging and turns an error into a message and an exit code.
 
 mod async_demo;
+mod axum_rows;
 #[cfg(feature = "hyper-baseline")]
 mod baseline;
 mod calibrate;
@@ -53,7 +54,8 @@ enum Command {
     /// memory, and a verdict computed from the figures.
     ///
     /// Workloads include handlers that wait (GET /wait/20) and compute (GET
-    /// /cpu/50). Each server runs as a child process pinned away from the
+    /// /cpu/50). `--shells axum-nutshell,axum-hyper,...` adds one axum
+    /// Router on the tokio shell and on axum::serve. Each server runs as a child process pinned away from the
     /// load generator. The default run takes about five minutes on two
     /// cores; --quick runs a smoke version.
     Compare(compare::CompareArgs),

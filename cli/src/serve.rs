@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// every server so every shell does the same work.
     #[arg(long)]
     cpu_rounds_per_us: Option<u64>,
+
+    /// Log every exchange at info: peer, method and target, status, body
+    /// bytes sent, duration (log target `nutshell::access`; the nutshell
+    /// shells only, not the hyper baselines).
+    #[arg(long)]
+    access_log: bool,
 }
 
 /// The four shells, all serving the same core.
@@ -81,6 +87,12 @@ enum Shell {
     /// (not a nutshell shell; for comparison).
     #[cfg(feature = "hyper-baseline")]
     Hyper,
+    /// The demo app as an axum Router on the tokio shell (`bind_service`).
+    AxumNutshell,
+    /// The baseline for axum-nutshell: the same Router on `axum::serve`
+    /// (hyper) over a tokio runtime (not a nutshell shell).
+    #[cfg(feature = "hyper-baseline")]
+    AxumHyper,
     /// NOT A SERVER: the I/O floor for `compare`. A mio loop per thread
     /// that answers every blank line with a canned response and parses
     /// nothing; never use it to serve anything.
@@ -96,6 +108,9 @@ impl Shell {
             Shell::Blocking => "blocking",
             #[cfg(feature = "hyper-baseline")]
             Shell::Hyper => "hyper",
+            Shell::AxumNutshell => "axum-nutshell",
+            #[cfg(feature = "hyper-baseline")]
+            Shell::AxumHyper => "axum-hyper",
             Shell::Floor => "floor",
         }
     }
@@ -154,7 +169,15 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
             serve::<nutshell_blocking::Server<DemoApp>, _>(DemoApp, &args, &addrs, options)
         }
         #[cfg(feature = "hyper-baseline")]
-        Shell::Hyper => serve_hyper(&args, &addrs, &options),
+        Shell::Hyper => serve_hyper(&args, &addrs, &options, crate::baseline::serve),
+        Shell::AxumNutshell => {
+            let router = crate::axum_rows::router();
+            serve::<nutshell_tokio::Server<nutshell_tokio::TowerService<_>>, _>(
+                router, &args, &addrs, options,
+            )
+        }
+        #[cfg(feature = "hyper-baseline")]
+        Shell::AxumHyper => serve_hyper(&args, &addrs, &options, crate::axum_rows::serve_on_hyper),
         Shell::Floor => serve_floor(&args, &addrs, &options),
     }
 }
@@ -175,22 +198,25 @@ fn serve_floor(
         .map_err(|e| format!("floor failed: {}", describe(&e)))
 }
 
-/// The hyper baseline, with the same logging and signals as the shells.
+/// A hyper baseline (`serve`: plain hyper, or axum on hyper), with the
+/// same logging and signals as the shells.
 #[cfg(feature = "hyper-baseline")]
 fn serve_hyper(
     args: &ServeArgs,
     addrs: &[SocketAddr],
     options: &ServerOptions,
+    serve: fn(std::net::TcpListener, usize, ShutdownSignal) -> io::Result<()>,
 ) -> Result<(), String> {
     let listener = std::net::TcpListener::bind(addrs)
         .map_err(|e| format!("cannot listen on {}: {}", args.addr, describe(&e)))?;
     let addr = listener.local_addr().map_err(|e| describe(&e))?;
     let signal = ShutdownSignal::new();
     install_signal_handler(signal.clone())?;
-    tracing::info!(shell = "hyper", %addr, threads = options.threads, "listening on http://{addr}/");
-    crate::baseline::serve(listener, options.threads, signal)
-        .map_err(|e| format!("hyper failed: {}", describe(&e)))?;
-    tracing::info!(shell = "hyper", %addr, "shut down");
+    let shell = args.shell.name();
+    tracing::info!(shell, %addr, threads = options.threads, "listening on http://{addr}/");
+    serve(listener, options.threads, signal)
+        .map_err(|e| format!("{shell} failed: {}", describe(&e)))?;
+    tracing::info!(shell, %addr, "shut down");
     Ok(())
 }
 
@@ -202,7 +228,8 @@ fn options(args: &ServeArgs) -> ServerOptions {
     config.limits.max_body = args.max_body;
     let mut options = ServerOptions::default()
         .config(config)
-        .handler_threads(args.handler_threads);
+        .handler_threads(args.handler_threads)
+        .access_log(args.access_log);
     if let Some(threads) = args.threads {
         options = options.threads(threads);
     }

@@ -30,6 +30,12 @@ pub struct Config {
     /// Off by default: RFC 9112 §2.2 allows it, but parsers that disagree on
     /// line endings are a classic request-smuggling vector.
     pub lenient_bare_lf: bool,
+    /// Record an access record per exchange ([`Session::take_access`]), for
+    /// the shell to log. Off by default. The core only gathers the facts
+    /// (with the `now`s it is given); the shells log them at `info`.
+    ///
+    /// [`Session::take_access`]: crate::service::Session::take_access
+    pub access_log: bool,
 }
 
 impl Default for Config {
@@ -41,6 +47,7 @@ impl Default for Config {
             server_header: None,
             max_requests_per_connection: None,
             lenient_bare_lf: false,
+            access_log: false,
         }
     }
 }

@@ -61,6 +61,15 @@ impl ServerOptions {
         self
     }
 
+    /// Logs every exchange at `info` (method, target, status, body bytes,
+    /// duration, peer) on every shell, under the log target
+    /// `nutshell::access`. Sets `Config::access_log`, so call it after
+    /// [`config`](Self::config) (builder style).
+    pub fn access_log(mut self, on: bool) -> Self {
+        Arc::make_mut(&mut self.config).access_log = on;
+        self
+    }
+
     /// Sets the connection cap (builder style).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);

@@ -15,11 +15,14 @@ use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use nutshell_demo::{CHUNK, MAX_GENERATED};
+use nutshell_demo::{compute, cpu_rounds_per_us, CHUNK, MAX_CPU_US, MAX_GENERATED};
 
 static XS: [u8; CHUNK] = [b'x'; CHUNK];
 
-/// The demo app's routes on axum. Request bodies are limited by the core
+/// The demo app's routes on axum, all but `/wait/{ms}`: waiting needs a
+/// runtime's timer, and this Router runs on every runtime (add the route
+/// with your runtime's sleep, as `nutshell compare` does for tokio).
+/// Request bodies are limited by the core
 /// (`Limits::max_body`), so axum's own 2 MB default limit is lifted.
 pub fn router() -> Router {
     Router::new()
@@ -28,6 +31,7 @@ pub fn router() -> Router {
         .route("/echo", any(echo))
         .route("/bytes/{n}", any(bytes))
         .route("/chunked/{n}", any(chunked))
+        .route("/cpu/{us}", any(cpu))
         .fallback(|| async { status(StatusCode::NOT_FOUND) })
         .layer(DefaultBodyLimit::disable())
 }
@@ -80,6 +84,22 @@ async fn bytes(method: Method, Path(n): Path<String>) -> Response {
 
 async fn chunked(method: Method, Path(n): Path<String>) -> Response {
     generated(&method, &n, false)
+}
+
+/// `/cpu/{us}`: the same hashing as the core's demo, at the same rate.
+async fn cpu(method: Method, Path(us): Path<String>) -> Response {
+    let Some(us) = us.parse::<u64>().ok().filter(|us| *us <= MAX_CPU_US) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    if !readable(&method) {
+        return not_allowed("GET, HEAD");
+    }
+    let digest = compute(us.saturating_mul(cpu_rounds_per_us()));
+    let mut response = Response::new(Body::from(format!("computed {us} us: {digest:016x}\n")));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
 }
 
 fn generated(method: &Method, n: &str, sized: bool) -> Response {

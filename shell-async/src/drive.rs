@@ -63,6 +63,12 @@ pub trait App<S, C = ServerConnection>: Send {
     /// wake the loop.
     fn is_idle(&self) -> bool;
 
+    /// The connection is closed (or upgraded): a last look at it, for the
+    /// log. By default nothing.
+    fn closed(&mut self, conn: &mut C) {
+        let _ = conn;
+    }
+
     /// The connection was upgraded and the switching response flushed: the
     /// socket is the application's from here on. By default it is closed.
     fn hand_over(&mut self, socket: S) {
@@ -109,13 +115,13 @@ impl<S: Socket, T: Timer, C: Holder, A: App<S, C>> Driver<S, T, A, C> {
     /// was upgraded (then the socket goes to the application).
     pub async fn run(mut self) {
         poll_fn(|cx| self.poll_drive(cx)).await;
-        let conn = self.holder.conn();
-        if conn.state() == ConnectionState::Upgraded {
+        self.app.closed(&mut self.holder);
+        if self.holder.conn().state() == ConnectionState::Upgraded {
             debug!("upgraded; the socket is the application's");
             self.app.hand_over(self.socket);
             return;
         }
-        debug!(requests = conn.requests(), "closed");
+        debug!(requests = self.holder.conn().requests(), "connection ended");
     }
 
     fn conn(&mut self) -> &mut ServerConnection {

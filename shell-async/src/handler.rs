@@ -10,10 +10,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use nutshell_core::service::{panic_message, AsyncHandler, Request, Response, Session};
-use tracing::error;
-
 use crate::drive::App;
+use nutshell_core::service::{panic_message, AsyncHandler, Request, Response, Session};
 
 /// One connection's application: the handler and the answer being awaited.
 ///
@@ -85,10 +83,6 @@ impl<A: AsyncHandler, F: Future<Output = Response> + Send> HandlerApp<A, F> {
                 session.respond_panicked(panic_message(&*panic));
             }
         }
-        for panic in session.take_panics() {
-            error!(peer = %self.peer, request = %panic.request_line, panic = %panic.message,
-                "handler panicked; answered 500");
-        }
         true
     }
 }
@@ -99,6 +93,8 @@ where
     F: Future<Output = Response> + Send,
 {
     fn poll_app(&mut self, cx: &mut Context<'_>, session: &mut Session) -> bool {
+        // What the last round finished: panics and access records.
+        crate::log_session(session, self.peer);
         let mut progress = false;
         loop {
             progress |= self.poll_answer(cx, session);
@@ -119,5 +115,14 @@ where
 
     fn is_idle(&self) -> bool {
         self.answer.is_none()
+    }
+
+    fn closed(&mut self, session: &mut Session) {
+        crate::log_session(session, self.peer);
+        if let Some(error) = session.protocol_error() {
+            crate::log_protocol_error(error, self.peer);
+        }
+        let requests = session.connection().requests();
+        crate::log_close(session.close_reason(), requests, self.peer);
     }
 }

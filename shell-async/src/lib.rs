@@ -14,6 +14,8 @@
 //!   request body as an `http_body::Body`, with backpressure; response
 //!   bodies are pulled only while the core's transmit queue has room.
 //! - [`ShutdownWatch`]: the graceful-shutdown notification for any runtime.
+//! - [`log_session`], [`log_close`]: what the shells log about a
+//!   connection (panics, the access log, protocol errors, closes).
 //! - `axum_demo` (feature `axum`): the demo application as an `axum::Router`.
 //!
 //! Like the shells, this crate never parses HTTP or names a header: framing,
@@ -26,6 +28,7 @@ pub mod axum_demo;
 mod body;
 mod drive;
 mod handler;
+mod log;
 mod panic;
 mod runtime;
 mod service;
@@ -35,6 +38,7 @@ mod upgrade;
 pub use body::{BodyError, RequestBody};
 pub use drive::{App, Driver, Holder};
 pub use handler::HandlerApp;
+pub use log::{log_access, log_close, log_protocol_error, log_session};
 pub use panic::catch_panic;
 pub use runtime::{Socket, Timer};
 pub use service::{BoxError, HttpService, PeerAddr, ServiceApp};

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body::Body;
-use nutshell_core::service::{failure_head, panic_message, FAILURE_BODY};
+use nutshell_core::service::{failure_head, panic_message, AccessRecorder, FAILURE_BODY};
 use nutshell_core::{Event, RequestBody as Framing, RequestHead, ServerConnection};
 use tracing::{debug, error};
 
@@ -69,6 +69,10 @@ where
     }
 }
 
+/// Rounds of the application per turn of the drive loop: enough for a
+/// depth-16 pipeline of requests answered at once, in one write.
+const PIPELINE_ROUNDS: usize = 32;
+
 /// One connection's application: the service and the exchange in progress.
 /// `Io` is the socket handed over on an upgrade.
 pub struct ServiceApp<S: HttpService, Io> {
@@ -93,6 +97,10 @@ pub struct ServiceApp<S: HttpService, Io> {
     core_answered: bool,
     /// What the peer sent after a request that switched protocols.
     leftover: Bytes,
+    /// The access log's facts; set up from the connection's config on the
+    /// first poll (`access_ready`).
+    access: AccessRecorder,
+    access_ready: bool,
 }
 
 impl<S: HttpService, Io> std::fmt::Debug for ServiceApp<S, Io> {
@@ -121,6 +129,8 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
             connect: false,
             core_answered: false,
             leftover: Bytes::new(),
+            access: AccessRecorder::default(),
+            access_ready: false,
         }
     }
 
@@ -144,7 +154,10 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
             };
             progress = true;
             match event {
-                Event::Request(head) => self.start(head),
+                Event::Request(head) => {
+                    self.access.request(&head, conn);
+                    self.start(head);
+                }
                 Event::Body(data) => {
                     if let Some(body) = &self.body_in {
                         body.data(data);
@@ -161,13 +174,16 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
                     }
                 }
                 Event::Error(error) => {
-                    debug!(%error, peer = %self.peer, "protocol error; answered by the core");
+                    crate::log_protocol_error(error, self.peer);
+                    self.access.answered_by_core(error.status(), conn);
                     self.core_answered = self.busy();
                     if let Some(body) = self.body_in.take() {
                         body.fail(format!("the request body was malformed: {error}"));
                     }
                 }
-                Event::Closed(reason) => debug!(?reason, peer = %self.peer, "closing"),
+                Event::Closed(reason) => {
+                    crate::log_close(Some(reason), conn.requests(), self.peer);
+                }
                 Event::Upgrade { leftover } => self.leftover = leftover,
                 _ => {}
             }
@@ -278,6 +294,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
             // Dropping the sender tells the request's `OnUpgrade`.
             self.upgrade = None;
         }
+        self.access.status(parts.status);
         let mut head = nutshell_core::ResponseHead::from(parts);
         let sent = if switching {
             // The core sends the head; the socket is handed over once it
@@ -303,7 +320,10 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
         };
         match sent {
             Ok(()) if self.body_out.is_some() => {}
-            Ok(()) => self.response_done(),
+            Ok(()) => {
+                self.access.finished(conn);
+                self.response_done();
+            }
             Err(e) => {
                 // The service's head was unusable (say, a Content-Length
                 // that contradicts the body): answer 500 rather than hang.
@@ -339,7 +359,10 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
                     conn.finish()
                 }
                 Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => conn.send_body(data),
+                    Ok(data) => {
+                        self.access.body(data.len());
+                        conn.send_body(data)
+                    }
                     Err(frame) => match frame.into_trailers() {
                         Ok(trailers) => {
                             self.body_out = None;
@@ -364,6 +387,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
                 return true;
             }
             if self.body_out.is_none() {
+                self.access.finished(conn);
                 self.response_done();
             }
         }
@@ -384,6 +408,7 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
     /// A response cannot be finished properly: close the connection at once,
     /// so the peer sees a truncated message rather than a wrong one.
     fn abort(&mut self, conn: &mut ServerConnection) {
+        self.access.finished(conn);
         self.body_out = None;
         self.body_in = None;
         self.upgrade = None;
@@ -403,25 +428,56 @@ impl<S: HttpService, Io: Send + 'static> ServiceApp<S, Io> {
         if self.core_answered {
             return;
         }
+        self.access.status(StatusCode::INTERNAL_SERVER_ERROR);
+        self.access.body(FAILURE_BODY.len());
         if conn
             .respond(failure_head(), Bytes::from_static(FAILURE_BODY.as_bytes()))
             .is_err()
         {
             conn.handle_write_error();
         }
+        self.access.finished(conn);
     }
 }
 
 impl<S: HttpService, Io: Send + 'static> App<Io> for ServiceApp<S, Io> {
     fn poll_app(&mut self, cx: &mut Context<'_>, conn: &mut ServerConnection) -> bool {
-        let mut progress = self.pump(cx, conn);
-        progress |= self.poll_call(cx, conn);
-        progress |= self.take_events(cx, conn);
+        if !self.access_ready {
+            self.access_ready = true;
+            self.access = AccessRecorder::new(conn);
+            self.access.set_peer(self.peer);
+        }
+        // Answer every request that is ready before the loop writes, so
+        // pipelined responses leave in one write, as on the Session path
+        // (one round answers one request and takes the next head).
+        let mut progress = false;
+        for _ in 0..PIPELINE_ROUNDS {
+            let mut round = self.pump(cx, conn);
+            round |= self.poll_call(cx, conn);
+            round |= self.take_events(cx, conn);
+            if !round {
+                break;
+            }
+            progress = true;
+        }
+        if self.access.is_enabled() {
+            self.access.update(conn);
+            for record in self.access.take() {
+                crate::log_access(&record);
+            }
+        }
         progress
     }
 
     fn is_idle(&self) -> bool {
         !self.busy()
+    }
+
+    fn closed(&mut self, conn: &mut ServerConnection) {
+        self.access.update(conn);
+        for record in self.access.take() {
+            crate::log_access(&record);
+        }
     }
 
     fn hand_over(&mut self, socket: Io) {

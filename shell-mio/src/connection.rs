@@ -11,18 +11,18 @@
 //! core asks for: see [`Connection::interest`].
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use nutshell_core::service::{Handler, Response, Session};
+use nutshell_core::service::{Handler, Session};
 use nutshell_core::{Config, ServerConnection};
 use nutshell_server::io_error::{interrupted, would_block};
-use tracing::debug;
+use tracing::{debug, error, info};
 
-use crate::pool::{App, Origin};
+use crate::pool::{Answer, App, Origin};
 
 /// Slices handed to one vectored write: enough for a depth-16 pipeline of
 /// small responses (a head and a body each) in one system call.
@@ -33,6 +33,9 @@ const MAX_SLICES: usize = 64;
 pub(crate) struct Connection {
     socket: TcpStream,
     session: Session,
+    peer: Option<SocketAddr>,
+    /// The protocol error the core answered was logged.
+    error_logged: bool,
     /// Where a response from the handler pool belongs.
     origin: Origin,
     /// The socket may have input (or an EOF, or an error) to read.
@@ -63,9 +66,16 @@ impl Connection {
         socket.set_nodelay(true)?;
         registry.register(&mut socket, token, Interest::READABLE)?;
         let conn = ServerConnection::new(config, now, SystemTime::now());
+        let mut session = Session::new(conn);
+        let peer = socket.peer_addr().ok();
+        if let Some(peer) = peer {
+            session.set_peer(peer);
+        }
         Ok(Connection {
             socket,
-            session: Session::new(conn),
+            session,
+            peer,
+            error_logged: false,
             origin,
             // A new socket can be written, and often already holds the
             // request: try both before waiting for an event.
@@ -97,9 +107,15 @@ impl Connection {
         self.session.conn().shutdown(now);
     }
 
-    /// The response the handler pool computed for this connection's request.
-    pub(crate) fn respond(&mut self, response: Response) {
-        self.session.respond(response);
+    /// What the handler pool sent for this connection: a response, a
+    /// panic to answer, or room in a body reader (the loop then advances
+    /// the connection, which feeds it more).
+    pub(crate) fn respond(&mut self, answer: Answer) {
+        match answer {
+            Answer::Response(response) => self.session.respond(response),
+            Answer::Panicked(message) => self.session.respond_panicked(&message),
+            Answer::Room => {}
+        }
     }
 
     /// Whether a response from the pool is for this connection (and not for
@@ -124,12 +140,15 @@ impl Connection {
         loop {
             app.serve(&mut self.session, self.origin);
             self.flush(app, now);
+            self.log_reports();
             let conn = self.session.conn();
             if conn.wants_write_shutdown() && !self.write_shut {
                 self.write_shut = true;
                 let _ = self.socket.shutdown(Shutdown::Write);
             }
             if conn.is_closed() {
+                debug!(peer = ?self.peer, requests = conn.requests(),
+                    reason = ?self.session.close_reason(), "closed");
                 return false;
             }
             if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
@@ -147,6 +166,25 @@ impl Connection {
         }
     }
 
+    /// Logs what the session recorded: handler panics, the access log,
+    /// the protocol error the core answered.
+    fn log_reports(&mut self) {
+        let peer = self.peer;
+        for panic in self.session.take_panics() {
+            error!(?peer, request = %panic.request_line, panic = %panic.message,
+                "handler panicked; answered 500");
+        }
+        if self.session.connection().config().access_log {
+            for record in self.session.take_access() {
+                info!(target: "nutshell::access", "{record}");
+            }
+        }
+        if let (false, Some(error)) = (self.error_logged, self.session.protocol_error()) {
+            self.error_logged = true;
+            debug!(?peer, %error, status = error.status().as_u16(), "protocol error; answered by the core");
+        }
+    }
+
     /// Writes until the output is gone or the socket is full, pulling
     /// streamed bodies on after each write (the core hands them out only as
     /// fast as its transmit queue drains).
@@ -161,6 +199,13 @@ impl Connection {
                     // A short write means the send buffer is full: skip the
                     // write that would only say `WouldBlock` (as tokio does).
                     self.writable = written == offered;
+                    // The loop reads the clock once per wake-up; the access
+                    // log's durations end at this write, so read it here.
+                    let now = if self.session.connection().config().access_log {
+                        Instant::now()
+                    } else {
+                        now
+                    };
                     self.session.conn().advance_transmit(written, now);
                     app.serve(&mut self.session, self.origin);
                 }

@@ -9,6 +9,14 @@
 //! state and the loop's order of work stay as they are: the pool changes
 //! only *where* `Handler::handle` runs.
 //!
+//! A handler that reads its request body as it arrives
+//! (`Handler::wants_body_reader`) runs here too, handed the request as soon
+//! as its head is in: its reads block on the worker while the loop feeds
+//! the body, and each read that makes room sends the loop an
+//! [`Answer::Room`] for that connection, so the loop drives it on. Without
+//! a pool such a handler gets its body collected first: a read that blocked
+//! on the loop's own thread would stall the loop.
+//!
 //! The queue needs no bound of its own: a connection has at most one
 //! request handed out at a time (the session holds the next one back until
 //! the response is in), so at most `max_connections` jobs ever wait.
@@ -19,13 +27,12 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 use nutshell_core::http::StatusCode;
-use nutshell_core::service::{Handler, Request, Response, Session};
+use nutshell_core::service::{panic_message, BodyWaker, Exchange, Handler, Response, Session};
 use nutshell_core::ResponseHead;
-use tracing::warn;
 
 /// A request on its way to a worker, with where its response goes.
 pub(crate) struct Job {
-    request: Request,
+    exchange: Exchange,
     to: ReplyTo,
 }
 
@@ -48,7 +55,22 @@ struct ReplyTo {
 /// A response on its way back to its loop.
 pub(crate) struct Reply {
     pub(crate) origin: Origin,
-    pub(crate) response: Response,
+    pub(crate) response: Answer,
+}
+
+/// What a worker tells a connection.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a response crossed the channel unboxed before; boxing it would cost an allocation per request"
+)]
+pub(crate) enum Answer {
+    /// The handler's response.
+    Response(Response),
+    /// The handler panicked, saying this: the session answers 500 and
+    /// logs it with the request line.
+    Panicked(String),
+    /// A body reader made room (or went away): drive the connection on.
+    Room,
 }
 
 /// A loop's end of the pool: where it sends jobs, and where its replies
@@ -77,14 +99,29 @@ impl PoolLink {
         self.replies.try_recv().ok()
     }
 
-    /// Queues `request`; false when no worker is left to take it.
-    fn submit(&self, request: Request, origin: Origin) -> bool {
+    /// Queues `exchange`; false when no worker is left to take it.
+    fn submit(&self, exchange: Exchange, origin: Origin) -> bool {
         let to = ReplyTo {
             origin,
             replies: self.replies_to.clone(),
             waker: Arc::clone(&self.waker),
         };
-        self.jobs.send(Job { request, to }).is_ok()
+        self.jobs.send(Job { exchange, to }).is_ok()
+    }
+
+    /// What a body reader of connection `origin` calls when it made room.
+    fn room_waker(&self, origin: Origin) -> BodyWaker {
+        let replies = self.replies_to.clone();
+        let waker = Arc::clone(&self.waker);
+        Arc::new(move || {
+            let room = Reply {
+                origin,
+                response: Answer::Room,
+            };
+            if replies.send(room).is_ok() {
+                let _ = waker.wake();
+            }
+        })
     }
 }
 
@@ -103,8 +140,11 @@ impl<H: Handler> App<'_, H> {
             session.drive(self.handler);
             return;
         };
-        while let Some(request) = session.poll_request() {
-            if !pool.submit(request, origin) {
+        if !session.streams_bodies() {
+            session.set_body_waker(pool.room_waker(origin));
+        }
+        while let Some(exchange) = session.poll_exchange(self.handler) {
+            if !pool.submit(exchange, origin) {
                 // Only when every worker is gone, which a panic cannot
                 // cause (see `work`): answer rather than hang.
                 session.respond(internal_error());
@@ -121,15 +161,15 @@ pub(crate) fn work<H: Handler>(jobs: &Mutex<Receiver<Job>>, handler: &H) {
             Ok(receiver) => receiver.recv(),
             Err(poisoned) => poisoned.into_inner().recv(),
         };
-        let Ok(Job { request, to }) = job else {
+        let Ok(Job { exchange, to }) = job else {
             return;
         };
-        // A handler that panics costs its request a 500, not the worker.
-        let response =
-            catch_unwind(AssertUnwindSafe(|| handler.handle(request))).unwrap_or_else(|_| {
-                warn!("the handler panicked; answering 500");
-                internal_error()
-            });
+        // A handler that panics costs its request a 500, not the worker;
+        // the session logs it with the request line.
+        let response = match catch_unwind(AssertUnwindSafe(|| exchange.run(handler))) {
+            Ok(response) => Answer::Response(response),
+            Err(panic) => Answer::Panicked(panic_message(&*panic).to_owned()),
+        };
         // The loop may have ended (its connection gone): nothing to do then.
         if to
             .replies

@@ -50,7 +50,9 @@ pub(crate) struct CompareArgs {
     quick: bool,
     /// Servers to measure, comma separated: mio, mio+poolN (the mio shell
     /// with N handler threads), tokio, smol, blocking, hyper (the
-    /// baseline), floor (the I/O floor: not a server; GET / only).
+    /// baseline), floor (the I/O floor: not a server; GET / only), and,
+    /// not in the default run, axum-nutshell and axum-hyper (one axum
+    /// Router on the tokio shell and on axum::serve).
     #[arg(long, value_delimiter = ',', default_value = shells::DEFAULT)]
     shells: Vec<String>,
     /// Workloads, comma separated: get-1, get-64, get-1024, pipelined,

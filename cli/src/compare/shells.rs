@@ -1,9 +1,13 @@
 //! The servers `compare` runs: the four shells, the mio shell with a
-//! handler pool (`mio+poolN`), the hyper baseline and the I/O floor.
+//! handler pool (`mio+poolN`), the hyper baseline, the I/O floor, and one
+//! axum Router on the tokio shell and on hyper (`axum-nutshell`,
+//! `axum-hyper`).
 
 use super::workload::Workload;
 
-/// The servers of a default run, in order.
+/// The servers of a default run, in order. The axum rows are asked for
+/// with `--shells`: two more servers would make the default run (about
+/// five minutes on two cores) a third longer.
 pub(crate) const DEFAULT: &str = "mio,mio+pool64,tokio,smol,blocking,hyper,floor";
 
 /// One server to measure.
@@ -22,7 +26,7 @@ impl ShellSpec {
         let unknown = || {
             format!(
                 "unknown shell {name:?}; known: mio, mio+poolN (N handler threads), tokio, smol, \
-                 blocking, hyper, floor"
+                 blocking, hyper, axum-nutshell, axum-hyper, floor"
             )
         };
         let (serve, handler_threads) = match name {
@@ -31,6 +35,8 @@ impl ShellSpec {
             "smol" => ("smol", 0),
             "blocking" => ("blocking", 0),
             "hyper" => ("hyper", 0),
+            "axum-nutshell" => ("axum-nutshell", 0),
+            "axum-hyper" => ("axum-hyper", 0),
             "floor" => ("floor", 0),
             _ => {
                 let n = name
@@ -69,6 +75,11 @@ mod tests {
         assert_eq!(ShellSpec::parse("tokio").unwrap().serve, "tokio");
         assert!(ShellSpec::parse("mio+pool0").is_err());
         assert!(ShellSpec::parse("nginx").is_err());
+        assert_eq!(ShellSpec::parse("axum-hyper").unwrap().serve, "axum-hyper");
+        assert_eq!(
+            ShellSpec::parse("axum-nutshell").unwrap().serve,
+            "axum-nutshell"
+        );
         let floor = ShellSpec::parse("floor").unwrap();
         assert!(floor.runs(Workload::Pipelined) && !floor.runs(Workload::Echo));
     }

@@ -26,6 +26,7 @@ pub(crate) fn sentences(results: &Results, rows: &[Row], memory: &[MemoryRow]) -
     }
     out.extend(thread_per_connection(&find, memory));
     out.extend(runtime_cost(&find));
+    out.extend(axum_servers(&find, memory));
     out.extend(computing(&rows));
     out.extend(floor(&rows));
     let saturated = rows.iter().filter(|r| r.saturated()).count();
@@ -220,6 +221,52 @@ fn runtime_cost<'a>(find: &dyn Fn(&str, Workload) -> Option<&'a Row>) -> Option<
     (!parts.is_empty()).then(|| {
         format!(
             "A runtime's cost per request over the mio loop: {}.",
+            parts.join("; ")
+        )
+    })
+}
+
+/// The same axum Router on nutshell's tokio shell and on hyper.
+fn axum_servers<'a>(
+    find: &dyn Fn(&str, Workload) -> Option<&'a Row>,
+    memory: &[MemoryRow],
+) -> Option<String> {
+    let mut parts = Vec::new();
+    for workload in [Workload::Get(64), Workload::Pipelined, Workload::Echo] {
+        let (Some(nutshell), Some(hyper)) = (
+            find("axum-nutshell", workload).and_then(|r| r.cost()),
+            find("axum-hyper", workload).and_then(|r| r.cost()),
+        ) else {
+            continue;
+        };
+        let mut part = format!(
+            "{:.0}% of axum-hyper's cost per request on {} ({:.2} vs {:.2} µs)",
+            nutshell.median / hyper.median.max(1e-9) * 100.0,
+            workload.label(),
+            nutshell.median,
+            hyper.median
+        );
+        if nutshell.overlaps(&hyper) {
+            part += ", within the spread";
+        }
+        parts.push(part);
+    }
+    let idle = |shell: &str| {
+        memory
+            .iter()
+            .find(|m| m.shell == shell)
+            .and_then(|m| m.per_connection)
+    };
+    if let (Some(nutshell), Some(hyper)) = (idle("axum-nutshell"), idle("axum-hyper")) {
+        parts.push(format!(
+            "{:.1} KiB of RSS per idle connection against {:.1} KiB",
+            nutshell.median / 1024.0,
+            hyper.median / 1024.0
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "The same axum Router on nutshell's tokio shell (axum-nutshell) and on axum::serve (axum-hyper): {}.",
             parts.join("; ")
         )
     })

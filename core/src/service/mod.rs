@@ -17,6 +17,8 @@
 //! `ShutdownSignal` and the `Shell` trait in `nutshell-server`, the demo
 //! application in `nutshell-demo`.
 
+mod access;
+mod body_reader;
 mod convert;
 mod panic;
 mod session;
@@ -28,8 +30,10 @@ use bytes::Bytes;
 
 use crate::{RequestHead, ResponseHead};
 
+pub use access::{AccessRecord, AccessRecorder};
+pub use body_reader::{BodyReader, BodyWaker, StreamingHandler, FEED_PIECES};
 pub use panic::{failure_head, panic_message, FAILURE_BODY};
-pub use session::{HandlerPanic, Session};
+pub use session::{Exchange, HandlerPanic, Session};
 
 /// A whole request: head, collected body, and where it came from.
 #[derive(Debug, Clone)]
@@ -122,6 +126,30 @@ pub trait BodyStream: Send + 'static {
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
     fn handle(&self, request: Request) -> Response;
+
+    /// Whether this request's body should come as a [`BodyReader`] to
+    /// [`handle_streaming`](Self::handle_streaming) instead of collected.
+    /// The blocking shell and the mio shell with a handler pool then stream
+    /// it (bounded memory, whatever its size); the other shells collect it
+    /// first and hand a reader over the bytes. Default: never.
+    fn wants_body_reader(&self, head: &RequestHead) -> bool {
+        let _ = head;
+        false
+    }
+
+    /// Answers a request whose body arrives through `body` (`request.body`
+    /// is empty): reads block until the core delivers more. Default: reads
+    /// it all and calls [`handle`](Self::handle).
+    fn handle_streaming(&self, request: Request, mut body: BodyReader) -> Response {
+        let mut collected = Vec::new();
+        if std::io::Read::read_to_end(&mut body, &mut collected).is_err() {
+            return Response::empty(ResponseHead::new(http::StatusCode::BAD_REQUEST));
+        }
+        self.handle(Request {
+            body: collected.into(),
+            ..request
+        })
+    }
 }
 
 impl<F> Handler for F

@@ -7,10 +7,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 
+use super::access::{AccessRecord, AccessRecorder};
+use super::body_reader::{BodyFeed, BodyReader, BodyWaker};
 use super::{
     failure_head, panic_message, Body, BodyStream, Handler, Request, Response, FAILURE_BODY,
 };
-use crate::{Event, RequestHead, ResponseHead, ServerConnection};
+use crate::{CloseReason, Event, ProtocolError, RequestHead, ResponseHead, ServerConnection};
 
 /// Largest piece asked of a streamed body at once.
 const STREAM_PIECE: usize = 64 * 1024;
@@ -32,6 +34,50 @@ pub struct Session {
     request_line: String,
     /// Handler panics caught and answered, not yet taken by the shell.
     panics: Vec<HandlerPanic>,
+    /// The access log's facts (only when `Config::access_log` is on).
+    access: AccessRecorder,
+    /// Why the connection closed, once it did.
+    close_reason: Option<CloseReason>,
+    /// The peer's protocol error the core answered, if any (it is sticky:
+    /// there is at most one).
+    protocol_error: Option<ProtocolError>,
+    /// Set by shells that run handlers off the driving thread: request
+    /// bodies can then stream to a [`BodyReader`].
+    body_waker: Option<BodyWaker>,
+    /// The body of the request handed out, flowing to its reader.
+    feeding: Option<BodyFeed>,
+}
+
+/// A request handed out by [`Session::poll_exchange`]: its body collected,
+/// or streaming to a reader while the handler runs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Exchange {
+    /// The body is in `request.body`.
+    Collected(Request),
+    /// The body arrives through the reader (`request.body` is empty): run
+    /// the handler off the thread that drives the connection.
+    Streaming(Request, BodyReader),
+}
+
+impl Exchange {
+    /// Answers the exchange with `handler`: `handle_streaming` where the
+    /// handler wants a reader (over the collected body if it was
+    /// collected), `handle` otherwise.
+    pub fn run<H: Handler + ?Sized>(self, handler: &H) -> Response {
+        match self {
+            Exchange::Collected(request) if handler.wants_body_reader(&request.head) => {
+                let body = BodyReader::from_bytes(request.body.clone());
+                let request = Request {
+                    body: bytes::Bytes::new(),
+                    ..request
+                };
+                handler.handle_streaming(request, body)
+            }
+            Exchange::Collected(request) => handler.handle(request),
+            Exchange::Streaming(request, body) => handler.handle_streaming(request, body),
+        }
+    }
 }
 
 /// A handler panic that [`Session::drive`] caught and answered with a 500:
@@ -93,19 +139,58 @@ impl Session {
     /// A session around a new connection.
     pub fn new(conn: ServerConnection) -> Self {
         Session {
-            conn,
             collecting: None,
             awaiting: None,
             stream: None,
             peer: None,
             request_line: String::new(),
             panics: Vec::new(),
+            access: AccessRecorder::new(&conn),
+            conn,
+            close_reason: None,
+            protocol_error: None,
+            body_waker: None,
+            feeding: None,
         }
     }
 
     /// Records the peer's address: every request handed out carries it.
     pub fn set_peer(&mut self, peer: SocketAddr) {
         self.peer = Some(peer);
+        self.access.set_peer(peer);
+    }
+
+    /// Lets request bodies stream to handlers that want a reader
+    /// ([`Handler::wants_body_reader`]), through
+    /// [`poll_exchange`](Self::poll_exchange). `waker` is called (on the
+    /// handler's thread) whenever a reader made room or went away: the
+    /// shell then drives the session again. Only for shells that run such
+    /// handlers off the thread that drives the connection.
+    pub fn set_body_waker(&mut self, waker: BodyWaker) {
+        self.body_waker = Some(waker);
+    }
+
+    /// Whether [`set_body_waker`](Self::set_body_waker) was called.
+    pub fn streams_bodies(&self) -> bool {
+        self.body_waker.is_some()
+    }
+
+    /// The access records of the exchanges finished since the last call
+    /// (empty unless `Config::access_log` is on), for the shell's log.
+    pub fn take_access(&mut self) -> Vec<AccessRecord> {
+        self.access.update(&self.conn);
+        self.access.take()
+    }
+
+    /// Why the connection closed, once the core said so.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason
+    }
+
+    /// The peer's protocol error that the core answered (its status is
+    /// [`ProtocolError::status`]), if there was one.
+    pub fn protocol_error(&self) -> Option<ProtocolError> {
+        self.protocol_error
     }
 
     /// Method and target of the request last handed out (for logs).
@@ -140,15 +225,17 @@ impl Session {
     }
 
     /// Answers every complete request with `handler` and moves streamed
-    /// bodies on, until nothing more can happen without I/O.
+    /// bodies on, until nothing more can happen without I/O. Bodies are
+    /// always collected here (a handler that wants a reader gets one over
+    /// the collected body), since the handler runs on this thread.
     ///
     /// A handler that panics is caught: the request gets a 500 with
     /// `Connection: close` (see [`take_panics`](Self::take_panics)).
     pub fn drive<H: Handler + ?Sized>(&mut self, handler: &H) {
-        while let Some(request) = self.poll_request() {
+        while let Some(exchange) = self.next_exchange(None) {
             // The handler's state is the application's; the connection's
             // own is untouched by the unwind, so going on is sound.
-            match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+            match catch_unwind(AssertUnwindSafe(|| exchange.run(handler))) {
                 Ok(response) => self.respond(response),
                 Err(panic) => self.respond_panicked(panic_message(&*panic)),
             }
@@ -158,51 +245,123 @@ impl Session {
     /// The next complete request, if one is ready and no other is waiting
     /// for its response. Also moves a streamed body on.
     pub fn poll_request(&mut self) -> Option<Request> {
+        match self.next_exchange(None)? {
+            Exchange::Collected(request) => Some(request),
+            Exchange::Streaming(..) => unreachable!("streams only when asked"),
+        }
+    }
+
+    /// The next request for `handler`, if one is ready and no other is
+    /// waiting for its response: collected, or, where the handler wants a
+    /// reader and the shell set a [body waker](Self::set_body_waker),
+    /// handed out as soon as its head is in, its body streaming to the
+    /// reader as this session is driven. Also moves a streamed response
+    /// body on.
+    pub fn poll_exchange<H: Handler + ?Sized>(&mut self, handler: &H) -> Option<Exchange> {
+        let wants = |head: &RequestHead| handler.wants_body_reader(head);
+        self.next_exchange(Some(&wants))
+    }
+
+    fn next_exchange(
+        &mut self,
+        stream_if: Option<&dyn Fn(&RequestHead) -> bool>,
+    ) -> Option<Exchange> {
         loop {
             self.pump_stream();
-            if self.awaiting.is_some() || self.stream.is_some() {
-                // The core holds further events back until this response
-                // is finished anyway; drain only closes and errors.
-                return self.drain_without_request();
+            self.access.update(&self.conn);
+            match &self.feeding {
+                // Hold the core back until the reader makes room.
+                Some(feed) if !feed.has_room() => return None,
+                Some(_) => {}
+                None if self.awaiting.is_some() || self.stream.is_some() => {
+                    // The core holds further events back until this
+                    // response is finished anyway; drain only closes and
+                    // errors.
+                    return self.drain_without_request();
+                }
+                None => {}
             }
             let event = self.conn.poll_event()?;
             match event {
-                Event::Request(head) => self.collecting = Some((head, Collected::Empty)),
+                Event::Request(head) => {
+                    self.access.request(&head, &self.conn);
+                    self.note_request_line(&head);
+                    let streams = self.body_waker.is_some() && stream_if.is_some_and(|f| f(&head));
+                    if let (true, Some(waker)) = (streams, &self.body_waker) {
+                        let (feed, reader) = BodyReader::channel(waker.clone());
+                        self.feeding = Some(feed);
+                        self.awaiting = Some(head.method() == Method::HEAD);
+                        let request = Request {
+                            head,
+                            body: Bytes::new(),
+                            peer: self.peer,
+                        };
+                        return Some(Exchange::Streaming(request, reader));
+                    }
+                    self.collecting = Some((head, Collected::Empty));
+                }
                 Event::Body(piece) => {
-                    if let Some((_, body)) = &mut self.collecting {
+                    if let Some(feed) = &self.feeding {
+                        feed.push(piece);
+                    } else if let Some((_, body)) = &mut self.collecting {
                         body.push(piece);
                     }
                 }
                 Event::RequestEnd => {
+                    if let Some(feed) = self.feeding.take() {
+                        feed.end(Ok(()));
+                        continue;
+                    }
                     let (head, body) = self.collecting.take()?;
                     self.awaiting = Some(head.method() == Method::HEAD);
-                    self.request_line.clear();
-                    self.request_line.push_str(head.method().as_str());
-                    self.request_line.push(' ');
-                    self.request_line.push_str(head.target());
-                    return Some(Request {
+                    return Some(Exchange::Collected(Request {
                         head,
                         body: body.into_bytes(),
                         peer: self.peer,
-                    });
+                    }));
                 }
-                // The core queued the error response itself.
-                Event::Error(_) => self.collecting = None,
-                Event::Closed(_) => {
-                    self.collecting = None;
-                    self.stream = None;
-                }
+                Event::Error(error) => self.on_protocol_error(error),
+                Event::Closed(reason) => self.on_closed(reason),
                 // Trailers are dropped; upgrades are never accepted here.
                 _ => {}
             }
         }
     }
 
-    fn drain_without_request(&mut self) -> Option<Request> {
+    fn note_request_line(&mut self, head: &RequestHead) {
+        self.request_line.clear();
+        self.request_line.push_str(head.method().as_str());
+        self.request_line.push(' ');
+        self.request_line.push_str(head.target());
+    }
+
+    /// The core queued the error response itself (when one could still be
+    /// sent) and is closing.
+    fn on_protocol_error(&mut self, error: ProtocolError) {
+        self.protocol_error = Some(error);
+        self.collecting = None;
+        if let Some(feed) = self.feeding.take() {
+            feed.end(Err(format!("the request body was malformed: {error}")));
+        }
+        self.access.answered_by_core(error.status(), &self.conn);
+    }
+
+    fn on_closed(&mut self, reason: CloseReason) {
+        self.close_reason = Some(reason);
+        self.collecting = None;
+        self.stream = None;
+        self.awaiting = None;
+        // Dropping the feed breaks the body off for its reader.
+        self.feeding = None;
+        self.access.update(&self.conn);
+    }
+
+    fn drain_without_request(&mut self) -> Option<Exchange> {
         while let Some(event) = self.conn.poll_event() {
-            if let Event::Closed(_) = event {
-                self.stream = None;
-                self.awaiting = None;
+            match event {
+                Event::Error(error) => self.on_protocol_error(error),
+                Event::Closed(reason) => self.on_closed(reason),
+                _ => {}
             }
         }
         None
@@ -213,11 +372,20 @@ impl Session {
         let Some(head_request) = self.awaiting.take() else {
             return;
         };
+        // A body not read by now is the core's to drain (within its
+        // budget) or refuse; its reader sees it broken off.
+        self.feeding = None;
         let Response { head, body } = response;
+        self.access.status(head.status());
         let sent = match body {
             Body::Empty => self.conn.respond(head, Bytes::new()),
             // `respond` announces the length and sends no body to HEAD.
-            Body::Full(bytes) => self.conn.respond(head, bytes),
+            Body::Full(bytes) => {
+                if !head_request {
+                    self.access.body(bytes.len());
+                }
+                self.conn.respond(head, bytes)
+            }
             Body::Stream(_) if head_request => self
                 .conn
                 .send_response(head)
@@ -235,6 +403,9 @@ impl Session {
                 Bytes::new(),
             );
         }
+        if self.stream.is_none() {
+            self.access.finished(&self.conn);
+        }
         self.pump_stream();
     }
 
@@ -251,13 +422,18 @@ impl Session {
                 return;
             }
             let result = match stream.next_chunk(room.min(STREAM_PIECE)) {
-                Some(piece) => self.conn.send_body(piece),
+                Some(piece) => {
+                    self.access.body(piece.len());
+                    self.conn.send_body(piece)
+                }
                 None => {
                     self.stream = None;
+                    self.access.finished(&self.conn);
                     self.conn.finish()
                 }
             };
             if result.is_err() {
+                self.access.finished(&self.conn);
                 // Too much or too little body for the declared length, or a
                 // HEAD response: the framing cannot be kept, so stop here.
                 self.stream = None;
