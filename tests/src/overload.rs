@@ -112,8 +112,12 @@ pub fn flood_never_reads(start: Start) {
 ///    reading would end the stall: once the server has dropped the
 ///    connection, a write fails with a reset or a broken pipe.
 pub fn pipelined_never_reads_is_closed_by_the_write_stall(start: Start) {
-    const WRITE_STALL: Duration = Duration::from_secs(2);
-    const READ_TIMERS: Duration = Duration::from_millis(200);
+    // The read timers are short, but not so short that a client thread
+    // descheduled on a busy machine really is idle mid-head for that long
+    // (at 200 ms, a loaded 2-core machine got honest 408s mid-flood). The
+    // write stall is well above them, so a close by a read timer shows.
+    const WRITE_STALL: Duration = Duration::from_secs(4);
+    const READ_TIMERS: Duration = Duration::from_secs(1);
     let mut config = test_config();
     config.timeouts.head = READ_TIMERS;
     config.timeouts.idle = READ_TIMERS;
@@ -123,7 +127,7 @@ pub fn pipelined_never_reads_is_closed_by_the_write_stall(start: Start) {
 
     let (mut stream, written) = flood_until_stalled(server.addr());
     // Deliberately idle: the read timers must not fire in this time.
-    std::thread::sleep(READ_TIMERS * 4);
+    std::thread::sleep(READ_TIMERS * 3);
     let requests = written.div_ceil(GET_ROOT.len());
     let partial = written % GET_ROOT.len();
     let mut writer = stream.try_clone().expect("clone");
@@ -145,7 +149,7 @@ pub fn pipelined_never_reads_is_closed_by_the_write_stall(start: Start) {
             response.status,
             200,
             "response {i} of {requests} after a stall of {:?}: {response:?}",
-            READ_TIMERS * 4
+            READ_TIMERS * 3
         );
     }
     finisher.join().expect("the finisher");
