@@ -12,6 +12,10 @@ use bytes::{Buf, Bytes, BytesMut};
 const READ_CHUNK: usize = 16 * 1024;
 /// Below this much zeroed spare space, make more before a read.
 const MIN_READ: usize = 2 * 1024;
+/// An emptied buffer bigger than this (grown by a burst of pipelined
+/// requests or a large head) is let go, so a kept-alive connection does not
+/// hold its peak while it waits for the next request.
+const KEEP_EMPTY: usize = 2 * READ_CHUNK;
 
 #[derive(Debug)]
 pub(crate) struct RecvBuffer {
@@ -96,7 +100,9 @@ impl RecvBuffer {
     pub(crate) fn split_to(&mut self, n: usize) -> Bytes {
         let n = n.min(self.filled);
         self.filled -= n;
-        self.buf.split_to(n).freeze()
+        let taken = self.buf.split_to(n).freeze();
+        self.release_if_grown();
+        taken
     }
 
     /// Drops the first `n` received bytes.
@@ -104,6 +110,14 @@ impl RecvBuffer {
         let n = n.min(self.filled);
         self.filled -= n;
         self.buf.advance(n);
+        self.release_if_grown();
+    }
+
+    /// Lets an empty buffer that grew past [`KEEP_EMPTY`] go.
+    fn release_if_grown(&mut self) {
+        if self.filled == 0 && self.buf.capacity() > KEEP_EMPTY {
+            self.buf = BytesMut::new();
+        }
     }
 
     /// Takes everything received (for an upgrade's leftover bytes).
@@ -131,6 +145,34 @@ mod tests {
         assert_eq!(recv.spare().len(), 30);
         assert_eq!(recv.commit(1000), 30);
         assert_eq!(recv.len(), 100);
+    }
+
+    #[test]
+    fn an_emptied_buffer_that_grew_is_let_go() {
+        let mut recv = RecvBuffer::new(1 << 20);
+        recv.copy_in(&[b'p'; 100_000]);
+        assert!(recv.capacity() >= 100_000);
+        recv.consume(60_000);
+        assert!(recv.capacity() > KEEP_EMPTY, "kept while it holds bytes");
+        recv.consume(40_000);
+        assert!(
+            recv.capacity() <= KEEP_EMPTY,
+            "{} bytes kept",
+            recv.capacity()
+        );
+        recv.copy_in(&[b'q'; 50_000]);
+        let _ = recv.split_to(50_000);
+        assert!(
+            recv.capacity() <= KEEP_EMPTY,
+            "{} bytes kept",
+            recv.capacity()
+        );
+        // The usual read buffer is kept for the next read.
+        let spare = recv.spare().len();
+        assert_eq!(spare, READ_CHUNK);
+        recv.commit(100);
+        let _ = recv.split_to(100);
+        assert_eq!(recv.capacity(), READ_CHUNK - 100);
     }
 
     #[test]

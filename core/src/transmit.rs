@@ -23,6 +23,10 @@ pub(crate) const COPY_BELOW: usize = 512;
 
 /// Room made in the tail at a time; small, so an idle connection stays small.
 const TAIL_BLOCK: usize = 1024;
+/// A drained tail bigger than this (grown by a burst of pipelined responses,
+/// up to the transmit bound) is let go, so a kept-alive connection does not
+/// hold its peak while it waits for the next request.
+const TAIL_KEEP: usize = 8 * TAIL_BLOCK;
 
 #[derive(Debug, Default)]
 pub(crate) struct TransmitQueue {
@@ -124,6 +128,9 @@ impl TransmitQueue {
             }
         }
         if self.tail.is_empty() {
+            if self.tail.capacity() > TAIL_KEEP {
+                self.tail = BytesMut::new();
+            }
             // Let the next encode start at the buffer's beginning again.
             self.tail.clear();
         }
@@ -214,6 +221,29 @@ mod tests {
         }
         let mut slices = [IoSlice::new(&[]); 4];
         assert_eq!(queue.slices(&mut slices), 1);
+    }
+
+    #[test]
+    fn a_drained_tail_that_grew_is_let_go() {
+        let mut queue = TransmitQueue::default();
+        for _ in 0..1000 {
+            queue
+                .encoder()
+                .extend_from_slice(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+        assert!(queue.memory() > TAIL_KEEP);
+        queue.advance(queue.len() / 2);
+        assert!(queue.memory() > TAIL_KEEP, "kept while it holds bytes");
+        queue.advance(queue.len());
+        assert!(queue.memory() <= TAIL_KEEP, "{} bytes kept", queue.memory());
+        // A tail within the bound is kept for the next response.
+        queue.encoder().extend_from_slice(b"small");
+        queue.advance(5);
+        assert!(
+            queue.memory() >= TAIL_BLOCK / 2,
+            "{} bytes kept",
+            queue.memory()
+        );
     }
 
     #[test]

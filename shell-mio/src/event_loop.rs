@@ -203,6 +203,12 @@ impl<'h, H: Handler> EventLoop<'h, H> {
             // Dropping the socket closes it, which also removes it from the
             // poll: no deregister call needed.
             self.connections.remove(key);
+            let connections = &self.connections;
+            self.timers.compact(connections.len(), |at, key| {
+                connections
+                    .get(key)
+                    .is_some_and(|conn| conn.scheduled == Some(at))
+            });
             // A descriptor was freed: an accept error may be over.
             self.accept_paused_until = None;
         }

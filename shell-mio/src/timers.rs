@@ -14,11 +14,18 @@
 //!
 //! Entries are never removed from the middle (lazy deletion): an entry whose
 //! instant is not its connection's `scheduled` any more, or whose connection
-//! is gone, is skipped when it comes out.
+//! is gone, is skipped when it comes out. The entries of closed connections
+//! would stay for a whole timeout, so the heap would grow with the rate of
+//! connections times the longest timeout (a soak saw its capacity, and the
+//! server's idle heap, still growing minutes in): `compact` drops the dead
+//! ones once they outnumber the live connections.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
+
+/// Below this many entries the heap is never compacted.
+const COMPACT_FLOOR: usize = 64;
 
 /// Wake-ups, earliest first.
 #[derive(Debug, Default)]
@@ -49,6 +56,22 @@ impl Timers {
         Some(at.saturating_duration_since(now))
     }
 
+    /// Keeps only the entries `is_current(instant, key)` accepts, once the
+    /// heap holds more than twice `live` (the open connections, each with at
+    /// most one current entry) plus a floor; then gives back spare capacity.
+    /// A compaction leaves at most `live` entries, so it comes again only
+    /// after as many pushes as it visited: O(1) per push, amortised.
+    pub(crate) fn compact(&mut self, live: usize, is_current: impl Fn(Instant, usize) -> bool) {
+        if self.heap.len() <= 2 * live + COMPACT_FLOOR {
+            return;
+        }
+        self.heap.retain(|Reverse((at, key))| is_current(*at, *key));
+        let keep = 2 * self.heap.len().max(COMPACT_FLOOR);
+        if self.heap.capacity() > 2 * keep {
+            self.heap.shrink_to(keep);
+        }
+    }
+
     /// The next wake-up due at `now`: `(instant, key)`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize)> {
         match self.heap.peek() {
@@ -61,6 +84,32 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compaction_drops_the_entries_of_closed_connections() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        // 1,000 connections came and went; connection 7 is still open.
+        for key in 0..1000 {
+            let mut scheduled = None;
+            timers.schedule(key, Some(t0 + Duration::from_secs(60)), &mut scheduled);
+        }
+        let open = |at: Instant, key: usize| key == 7 && at == t0 + Duration::from_secs(60);
+        timers.compact(1, open);
+        assert_eq!(timers.heap.len(), 1);
+        assert!(timers.heap.capacity() <= 4 * COMPACT_FLOOR);
+        assert_eq!(
+            timers.pop_due(t0 + Duration::from_secs(60)),
+            Some((t0 + Duration::from_secs(60), 7))
+        );
+        // Within the bound nothing is visited.
+        for key in 0..10 {
+            let mut scheduled = None;
+            timers.schedule(key, Some(t0), &mut scheduled);
+        }
+        timers.compact(0, |_, _| false);
+        assert_eq!(timers.heap.len(), 10);
+    }
 
     #[test]
     fn pushes_only_earlier_deadlines() {

@@ -5,29 +5,39 @@
 //! going), the server's RSS and open descriptors sampled throughout, and a
 //! graceful shutdown (SIGTERM) with a request in flight at the end.
 //!
-//! It fails (exit status 1) on any unexpected answer or error, on RSS
+//! The traffic runs in two parts: the warm-up (a minute, or half of a
+//! shorter run) and the rest. After each part the clients stop, every
+//! connection is let close, and the idle server is read: the memory
+//! verdict compares those two readings, so what is in flight at one
+//! instant (a 1 MiB upload being echoed, say) does not count as growth.
+//! With `--heap-probe` (`heap_probe.c`, preloaded into the server) the
+//! readings include the live heap, and the 10% rule applies to it; RSS
+//! growth beyond 10% is then reported as allocator retention (see
+//! `sample::check_growth`). Without the probe the rule applies to RSS.
+//!
+//! It fails (exit status 1) on any unexpected answer or error, on memory
 //! growing more than 10% after the warm-up, on descriptors not back to
 //! their baseline once the clients are gone, or on a shutdown that loses
 //! the request in flight or does not end the server cleanly.
 //!
 //! ```text
 //! soak --server target/release/nutshell --shell mio [--duration 10m]
-//!      [--interval 10s] [--workers 8]
+//!      [--interval 10s] [--workers 8] [--heap-probe heap_probe.so]
 //! ```
 //! `bench/soak.sh` builds and runs it.
 
 mod sample;
+mod server;
 mod traffic;
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use nutshell_tests::wire;
 use sample::Sample;
+use server::Server;
 use traffic::{Kind, Rng};
 
 #[derive(Debug)]
@@ -37,6 +47,7 @@ struct Args {
     duration: Duration,
     interval: Duration,
     workers: usize,
+    heap_probe: Option<PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -62,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
         duration: Duration::from_secs(600),
         interval: Duration::ZERO,
         workers: 8,
+        heap_probe: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +83,7 @@ fn parse_args() -> Result<Args, String> {
             "--shell" => args.shell = value()?,
             "--duration" => args.duration = parse_duration(&value()?)?,
             "--interval" => args.interval = parse_duration(&value()?)?,
+            "--heap-probe" => args.heap_probe = Some(value()?.into()),
             "--workers" => {
                 args.workers = value()?.parse().map_err(|e| format!("--workers: {e}"))?
             }
@@ -106,130 +119,111 @@ impl Errors {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+/// What every worker carries from one part of the traffic to the next.
+struct Worker {
+    rng: Rng,
+    turn: usize,
 }
 
-fn start_server(args: &Args, addr: SocketAddr) -> Result<Child, String> {
-    let child = Command::new(&args.server)
-        .args(["serve", "--shell", &args.shell, "--addr", &addr.to_string()])
-        .args([
-            "--threads",
-            "2",
-            "--max-body",
-            &traffic::MAX_BODY.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("start {}: {e}", args.server))?;
-    let began = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        if began.elapsed() > Duration::from_secs(20) {
-            return Err("the server did not start listening within 20 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(child)
+/// The workers' tallies: pieces of traffic done per kind, and errors.
+struct Tally {
+    counts: Vec<AtomicU64>,
+    errors: Errors,
 }
 
-/// The footprint of a server that has served one request and is idle
-/// again: its threads and pollers are all set up by then (some shells make
-/// theirs lazily), and the count has held still for half a second.
-fn warm_baseline(pid: u32, addr: SocketAddr) -> Result<Sample, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(wire::IO_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(wire::GET_ROOT)
-        .map_err(|e| e.to_string())?;
-    wire::read_response(&mut stream, &mut Vec::new(), false)?;
-    drop(stream);
-    let began = Instant::now();
-    let mut last = sample::read(pid, Duration::ZERO).ok_or("the server is gone")?;
-    let mut still = 0;
-    while still < 5 {
-        if began.elapsed() > Duration::from_secs(20) {
-            return Err("the server's descriptors never held still".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let now = sample::read(pid, Duration::ZERO).ok_or("the server is gone")?;
-        still = if now.fds == last.fds { still + 1 } else { 0 };
-        last = now;
-    }
-    Ok(last)
+/// The samples taken under traffic, and when the next one is due (the
+/// schedule runs on across the parts of the traffic).
+struct Sampling {
+    began: Instant,
+    next: Duration,
+    samples: Vec<Sample>,
 }
 
-/// Waits up to `bound` for the server's descriptors to come back to
-/// `baseline` (lingering closes take a moment); returns the last count.
-fn settle_fds(pid: u32, baseline: usize, began: Instant, bound: Duration) -> Option<Sample> {
-    let until = Instant::now() + bound;
-    loop {
-        let now = sample::read(pid, began.elapsed())?;
-        if now.fds <= baseline || Instant::now() > until {
-            return Some(now);
+/// Runs the mixed traffic until `until` into the run, sampling the server
+/// every interval; returns once every worker has finished its last piece.
+fn run_traffic(
+    args: &Args,
+    server: &Server,
+    until: Duration,
+    workers: &mut [Worker],
+    tally: &Tally,
+    sampling: &mut Sampling,
+) -> Result<(), String> {
+    let began = sampling.began;
+    let stop = AtomicBool::new(false);
+    let addr = server.addr;
+    let mut gone = false;
+    std::thread::scope(|scope| {
+        for worker in workers.iter_mut() {
+            let stop = &stop;
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let index = worker.turn % Kind::ALL.len();
+                    worker.turn += 1;
+                    let kind = Kind::ALL[index];
+                    match traffic::run(kind, addr, &mut worker.rng) {
+                        Ok(()) => {
+                            tally.counts[index].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => tally.errors.add(format!("{}: {e}", kind.name())),
+                    }
+                }
+            });
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let deadline = began + until;
+        while Instant::now() < deadline {
+            let next = began + sampling.next;
+            std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
+            if Instant::now() >= next {
+                match server.sample(began.elapsed()) {
+                    Some(s) => {
+                        println!("  {}", s.line());
+                        sampling.samples.push(s);
+                    }
+                    None => {
+                        gone = true;
+                        break;
+                    }
+                }
+                sampling.next += args.interval;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    if gone {
+        return Err("the server process is gone".into());
     }
+    Ok(())
 }
 
-/// SIGTERM with a request in flight: its head is in (the 100 Continue
-/// says so), the listener closes, then the rest of the body goes out and
-/// the answer must be a 200 that says `Connection: close`; the server must
-/// then exit with status 0.
-fn graceful_shutdown(child: &mut Child, addr: SocketAddr) -> Result<(), String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(wire::IO_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    let head =
-        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n";
-    stream.write_all(head).map_err(|e| e.to_string())?;
-    let mut buffer = Vec::new();
-    let interim = wire::read_response(&mut stream, &mut buffer, false)?;
-    if interim.status != 100 {
-        return Err(format!("expected 100 Continue, got {}", interim.status));
+/// Reads the server once the clients are gone: its descriptors back to
+/// the baseline (a failure if they are not within 15 s), then a moment
+/// for the probe to report the heap after the last closes.
+fn idle_reading(
+    server: &Server,
+    baseline: &Sample,
+    began: Instant,
+    label: &str,
+    failures: &mut Vec<String>,
+) -> Option<Sample> {
+    let Some(settled) = server::settle_fds(server, baseline.fds, began, Duration::from_secs(15))
+    else {
+        failures.push("the server process is gone".into());
+        return None;
+    };
+    if settled.fds > baseline.fds {
+        failures.push(format!(
+            "{} fds 15 s after the clients left ({label}), baseline {}",
+            settled.fds, baseline.fds
+        ));
     }
-    stream.write_all(b"hello").map_err(|e| e.to_string())?;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .map_err(|e| format!("kill: {e}"))?;
-    if !killed.success() {
-        return Err("kill -TERM failed".into());
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = server.sample(began.elapsed());
+    match idle {
+        Some(s) => println!("  {}  (idle, {label})", s.line()),
+        None => failures.push("the server process is gone".into()),
     }
-    // The listener closing shows the shutdown has begun.
-    let began = Instant::now();
-    while TcpStream::connect(addr).is_ok() {
-        if began.elapsed() > Duration::from_secs(10) {
-            return Err("still accepting 10 s after SIGTERM".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    stream.write_all(b"world").map_err(|e| e.to_string())?;
-    let response = wire::read_response(&mut stream, &mut buffer, false)?;
-    if response.status != 200 || response.body != b"helloworld" || !response.closes() {
-        return Err(format!("the request in flight got {response:?}"));
-    }
-    drop(stream);
-    let began = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return if status.success() {
-                Ok(())
-            } else {
-                Err(format!("the server exited with {status}"))
-            };
-        }
-        if began.elapsed() > Duration::from_secs(30) {
-            return Err("the server did not exit within 30 s of SIGTERM".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    idle
 }
 
 fn main() -> ExitCode {
@@ -240,131 +234,100 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .expect("an address");
-    let mut child = match start_server(&args, addr) {
-        Ok(child) => child,
+    let mut server = match server::start(&args.server, &args.shell, args.heap_probe.as_deref()) {
+        Ok(server) => server,
         Err(e) => {
             eprintln!("soak: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let pid = child.id();
-    let baseline = match warm_baseline(pid, addr) {
+    let baseline = match server::warm_baseline(&server) {
         Ok(baseline) => baseline,
         Err(e) => {
             eprintln!("soak: {e}");
-            let _ = child.kill();
-            let _ = child.wait();
             return ExitCode::FAILURE;
         }
     };
     let began = Instant::now();
     println!(
-        "soak: {} shell on {addr}, {:?}, {} workers, sampling every {:?}; baseline {} KiB, {} fds",
-        args.shell, args.duration, args.workers, args.interval, baseline.rss_kib, baseline.fds
+        "soak: {} shell on {}, {:?}, {} workers, sampling every {:?}, heap probe {}",
+        args.shell,
+        server.addr,
+        args.duration,
+        args.workers,
+        args.interval,
+        match &args.heap_probe {
+            Some(probe) => probe.display().to_string(),
+            None => "none (memory judged on RSS)".into(),
+        }
     );
+    println!("  {}  (baseline)", baseline.line());
 
-    let errors = Errors::default();
-    let stop = AtomicBool::new(false);
-    let counts: Vec<AtomicU64> = Kind::ALL.iter().map(|_| AtomicU64::new(0)).collect();
-    let mut samples = vec![baseline];
+    let tally = Tally {
+        counts: Kind::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+        errors: Errors::default(),
+    };
+    let mut workers: Vec<Worker> = (0..args.workers)
+        .map(|n| Worker {
+            rng: Rng::new(n as u64 + 1),
+            turn: n,
+        })
+        .collect();
+    let mut sampling = Sampling {
+        began,
+        next: args.interval,
+        samples: Vec::new(),
+    };
     let mut failures = Vec::new();
-    std::thread::scope(|scope| {
-        for worker in 0..args.workers {
-            let (errors, stop, counts) = (&errors, &stop, &counts);
-            scope.spawn(move || {
-                let mut rng = Rng::new(worker as u64 + 1);
-                let mut turn = worker;
-                while !stop.load(Ordering::Relaxed) {
-                    let index = turn % Kind::ALL.len();
-                    turn += 1;
-                    let kind = Kind::ALL[index];
-                    match traffic::run(kind, addr, &mut rng) {
-                        Ok(()) => {
-                            counts[index].fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => errors.add(format!("{}: {e}", kind.name())),
-                    }
-                }
-            });
+    let warm_up = sample::warm_up(args.duration);
+
+    let mut mark = None;
+    let mut end = None;
+    let parts = [
+        (warm_up, "after warm-up"),
+        (args.duration, "end of traffic"),
+    ];
+    for (index, (until, label)) in parts.into_iter().enumerate() {
+        if let Err(e) = run_traffic(&args, &server, until, &mut workers, &tally, &mut sampling) {
+            failures.push(e);
+            break;
         }
-        let deadline = began + args.duration;
-        let mut next = began + args.interval;
-        while Instant::now() < deadline {
-            std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
-            if Instant::now() >= next {
-                match sample::read(pid, began.elapsed()) {
-                    Some(s) => {
-                        println!(
-                            "  {:>6.1}s  rss {:>8} KiB  fds {:>5}",
-                            s.at.as_secs_f64(),
-                            s.rss_kib,
-                            s.fds
-                        );
-                        samples.push(s);
-                    }
-                    None => {
-                        failures.push("the server process is gone".to_string());
-                        break;
-                    }
-                }
-                next += args.interval;
-            }
+        let reading = idle_reading(&server, &baseline, began, label, &mut failures);
+        if index == 0 {
+            mark = reading;
+        } else {
+            end = reading;
         }
-        stop.store(true, Ordering::Relaxed);
-    });
-    // The last sample: the footprint at the end of the traffic.
-    if let Some(last) = sample::read(pid, began.elapsed()) {
-        println!(
-            "  {:>6.1}s  rss {:>8} KiB  fds {:>5}  (end of traffic)",
-            last.at.as_secs_f64(),
-            last.rss_kib,
-            last.fds
-        );
-        samples.push(last);
     }
 
-    for (kind, count) in Kind::ALL.iter().zip(&counts) {
+    for (kind, count) in Kind::ALL.iter().zip(&tally.counts) {
         println!("  {:<15} {:>8}", kind.name(), count.load(Ordering::Relaxed));
     }
-    let error_count = errors.count.load(Ordering::Relaxed);
+    let error_count = tally.errors.count.load(Ordering::Relaxed);
     if error_count > 0 {
-        let first = errors.first.lock().unwrap_or_else(|p| p.into_inner());
+        let first = tally.errors.first.lock().unwrap_or_else(|p| p.into_inner());
         failures.push(format!(
             "{error_count} unexpected errors, first: {first:#?}"
         ));
     }
-    match sample::check_growth(&samples, sample::warm_up(args.duration)) {
-        Ok((mark, last)) => println!(
-            "rss: {} KiB at {:.0}s (after warm-up) -> {} KiB at the end ({:+.1}%)",
-            mark.rss_kib,
-            mark.at.as_secs_f64(),
-            last.rss_kib,
-            (last.rss_kib as f64 / mark.rss_kib as f64 - 1.0) * 100.0
-        ),
-        Err(e) => failures.push(e),
+    if let Some(peak) = sampling.samples.iter().max_by_key(|s| s.rss_kib) {
+        println!("peak under traffic: {}", peak.line());
     }
-    match settle_fds(pid, baseline.fds, began, Duration::from_secs(15)) {
-        Some(s) if s.fds <= baseline.fds => {
-            println!(
-                "fds: {} after the clients left (baseline {})",
-                s.fds, baseline.fds
-            )
+    if let (Some(mark), Some(end)) = (&mark, &end) {
+        match sample::check_growth(mark, end) {
+            Ok(lines) => lines.iter().for_each(|line| println!("{line}")),
+            Err(e) => failures.push(e),
         }
-        Some(s) => failures.push(format!(
-            "{} fds 15 s after the clients left, baseline {}",
-            s.fds, baseline.fds
-        )),
-        None => failures.push("the server process is gone".into()),
+        println!(
+            "fds: {} after the clients left (baseline {})",
+            end.fds, baseline.fds
+        );
     }
-    match graceful_shutdown(&mut child, addr) {
+    match server::graceful_shutdown(&mut server) {
         Ok(()) => println!("shutdown: the request in flight finished; the server exited with 0"),
         Err(e) => failures.push(format!("shutdown: {e}")),
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     if failures.is_empty() {
         println!("soak {}: PASS", args.shell);
