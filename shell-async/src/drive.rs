@@ -85,6 +85,9 @@ pub struct Driver<S, T, A, C = ServerConnection> {
     timer: T,
     /// The deadline the timer is set to, if any.
     armed: Option<Instant>,
+    /// The last deadline found still ahead of the clock: while the core
+    /// keeps it, the loop goes round without reading the clock again.
+    checked: Option<Instant>,
     app: A,
     shutdown: ShutdownListener,
     shutting_down: bool,
@@ -102,6 +105,7 @@ impl<S: Socket, T: Timer, C: Holder, A: App<S, C>> Driver<S, T, A, C> {
             socket,
             timer,
             armed: None,
+            checked: None,
             app,
             shutdown,
             shutting_down: false,
@@ -268,20 +272,25 @@ impl<S: Socket, T: Timer, C: Holder, A: App<S, C>> Driver<S, T, A, C> {
         let Some(deadline) = self.conn().poll_timeout() else {
             return false;
         };
-        let now = Instant::now();
-        if deadline <= now {
-            self.armed = None;
-            self.conn().handle_timeout(now);
-            return true;
-        }
-        if self.armed.is_none_or(|at| deadline < at) {
-            self.timer.set_at(deadline);
-            self.armed = Some(deadline);
+        if self.checked != Some(deadline) {
+            let now = Instant::now();
+            if deadline <= now {
+                self.armed = None;
+                self.checked = None;
+                self.conn().handle_timeout(now);
+                return true;
+            }
+            self.checked = Some(deadline);
+            if self.armed.is_none_or(|at| deadline < at) {
+                self.timer.set_at(deadline);
+                self.armed = Some(deadline);
+            }
         }
         if self.timer.poll_fired(cx).is_pending() {
             return false;
         }
         self.armed = None;
+        self.checked = None;
         self.conn().handle_timeout(Instant::now());
         true
     }
