@@ -46,27 +46,22 @@ pub(crate) fn serve_on_hyper(
     threads: usize,
     shutdown: ShutdownSignal,
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        shutdown.on_trigger(move || {
-            let _ = stop_tx.send(true);
-        });
-        // Responses are written whole, as on the shells: no Nagle delay.
-        let listener = listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        // axum::serve as its users run it (hyper's defaults, no
-        // pipeline_flush, unlike the plain `hyper` row).
-        axum::serve(listener, router())
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|stopped| *stopped).await;
-            })
-            .await
-    })
+    crate::baseline::on_tokio(
+        listener,
+        threads,
+        shutdown,
+        |listener, mut stop_rx| async move {
+            // Responses are written whole, as on the shells: no Nagle delay.
+            let listener = listener.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            // axum::serve as its users run it (hyper's defaults, no
+            // pipeline_flush, unlike the plain `hyper` row).
+            axum::serve(listener, router())
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|stopped| *stopped).await;
+                })
+                .await
+        },
+    )
 }

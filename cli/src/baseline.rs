@@ -28,12 +28,20 @@ type DemoBody = BoxBody<Bytes, hyper::Error>;
 
 static XS: [u8; 16 * 1024] = [b'x'; 16 * 1024];
 
-/// Serves until `shutdown` is triggered.
-pub(crate) fn serve(
+/// What the hyper baselines share: a multi-thread tokio runtime of
+/// `threads` workers (as the shells get), the listener as a tokio one, and
+/// a receiver that turns `true` once `shutdown` is triggered; `serve` runs
+/// on it until it returns.
+pub(crate) fn on_tokio<F, Fut>(
     listener: TcpListener,
     threads: usize,
     shutdown: ShutdownSignal,
-) -> io::Result<()> {
+    serve: F,
+) -> io::Result<()>
+where
+    F: FnOnce(tokio::net::TcpListener, tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = io::Result<()>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .enable_all()
@@ -41,24 +49,40 @@ pub(crate) fn serve(
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         shutdown.on_trigger(move || {
             let _ = stop_tx.send(true);
         });
-        loop {
-            tokio::select! {
-                _ = stop_rx.wait_for(|stopped| *stopped) => return Ok(()),
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(async move {
-                        let connection = http1::Builder::new().pipeline_flush(true).serve_connection(TokioIo::new(stream), service_fn(demo));
-                        let _ = connection.await;
-                    });
+        serve(listener, stop_rx).await
+    })
+}
+
+/// Serves until `shutdown` is triggered.
+pub(crate) fn serve(
+    listener: TcpListener,
+    threads: usize,
+    shutdown: ShutdownSignal,
+) -> io::Result<()> {
+    on_tokio(
+        listener,
+        threads,
+        shutdown,
+        |listener, mut stop_rx| async move {
+            loop {
+                tokio::select! {
+                    _ = stop_rx.wait_for(|stopped| *stopped) => return Ok(()),
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(async move {
+                            let connection = http1::Builder::new().pipeline_flush(true).serve_connection(TokioIo::new(stream), service_fn(demo));
+                            let _ = connection.await;
+                        });
+                    }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 async fn demo(request: Request<Incoming>) -> Result<Response<DemoBody>, Infallible> {
